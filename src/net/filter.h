@@ -1,0 +1,66 @@
+// The egress filter: decides, for every frame the guest sends, whether slirp may see it.
+// Pure logic over parsed frames (no sockets), so every rule is unit-tested directly.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <string>
+
+#include "net/packet.h"
+#include "net/policy.h"
+
+namespace mcpvm::net {
+
+// slirp's default virtual network, which UserNetwork configures.
+struct VirtualNetwork {
+  Ipv4 network = 0x0a000200;  // 10.0.2.0/24
+  Ipv4 netmask = 0xffffff00;
+  Ipv4 gateway = 0x0a000202;  // 10.0.2.2: slirp maps it (and the rest of the /24) to the host's 127.0.0.1
+  Ipv4 dns = 0x0a000203;      // 10.0.2.3: answered by us
+  Ipv4 guest = 0x0a00020f;    // 10.0.2.15: first DHCP address
+  bool contains(Ipv4 a) const { return (a & netmask) == network; }
+};
+
+using Clock = std::chrono::steady_clock;
+
+enum class Action { pass, drop, answer_dns };
+
+struct Verdict {
+  Action action = Action::drop;
+  // Counter key: for drops the deny reason ("raw_ip", "port", "dns_tcp", ...), for passes the kind
+  // ("tcp_connect", "udp", ...); empty for frames not worth counting (TCP segments of a connection).
+  std::string reason;
+  Ipv4 dst = 0;
+  uint16_t dst_port = 0;
+};
+
+class EgressFilter {
+ public:
+  EgressFilter(EgressPolicy policy, VirtualNetwork vnet);
+
+  Verdict inspect(const Frame& frame, Clock::time_point now) const;
+
+  // An address the guest learned from one of our DNS answers for an allowed name.
+  void learn(Ipv4 address, Clock::time_point expiry);
+  bool learned(Ipv4 address, Clock::time_point now) const;
+  void forget_expired(Clock::time_point now);
+
+  const EgressPolicy& policy() const { return policy_; }
+  const VirtualNetwork& vnet() const { return vnet_; }
+
+ private:
+  Verdict inspect_ipv4(const Frame& frame, Clock::time_point now) const;
+  // Rule for the first packet of a flow (TCP SYN, UDP datagram, ICMP) to dst.
+  Verdict admit(uint8_t protocol, Ipv4 dst, uint16_t dst_port, Clock::time_point now) const;
+
+  EgressPolicy policy_;
+  VirtualNetwork vnet_;
+  std::map<Ipv4, Clock::time_point> learned_;
+};
+
+// Destinations that are never reachable whatever the policy: 0/8, 127/8, 169.254/16 (link-local and
+// cloud metadata), 100.100.100.200 (Alibaba metadata), multicast 224/4, reserved 240/4, broadcast.
+// Returns the deny reason or empty.
+std::string_view forbidden_destination(Ipv4 dst);
+
+}  // namespace mcpvm::net

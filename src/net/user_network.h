@@ -1,0 +1,70 @@
+// UserNetwork: the guest's network. A libslirp stack on its own thread, connected to QEMU over a
+// socketpair (QEMU gets the other end: `-netdev socket,id=net0,fd=N`, 4-byte length-prefixed frames).
+// Every guest frame passes the EgressFilter before slirp sees it; the guest's DNS queries to 10.0.2.3
+// are answered here (policy + --add-host + host resolution), never forwarded.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "net/filter.h"
+#include "net/policy.h"
+#include "util/fd.h"
+
+namespace mcpvm::net {
+
+struct PortForward {
+  Ipv4 host_address = 0x7f000001;  // 127.0.0.1
+  uint16_t host_port = 0;
+  uint16_t guest_port = 0;
+};
+
+struct HostEntry {
+  std::string name;  // lowercase
+  Ipv4 address = 0;
+};
+
+struct UserNetworkConfig {
+  EgressPolicy policy;
+  std::vector<PortForward> forwards;
+  std::vector<HostEntry> hosts;  // --add-host: answered by our DNS (still subject to the policy)
+  uint32_t dns_answer_ttl = 60;  // TTL in our answers
+  // How long an address from an answer stays admitted: max(answer TTL, this) so guests that cache a
+  // little past the TTL keep working, bounded so a stale cache does not keep a door open forever.
+  std::chrono::seconds admission_ttl{600};
+  // Rewrites the lease time in slirp's DHCP replies (slirp always says 24h); 0 keeps slirp's. Tests
+  // use a few seconds to watch the guest renew.
+  uint32_t dhcp_lease_seconds = 0;
+};
+
+struct NetworkCounters {
+  std::map<std::string, uint64_t> allowed;
+  std::map<std::string, uint64_t> denied;
+  nlohmann::json to_json() const;
+};
+
+class UserNetwork {
+ public:
+  // Throws Error if the stack cannot be set up as asked (a port forward that cannot bind, ...).
+  explicit UserNetwork(UserNetworkConfig config);
+  ~UserNetwork();
+  UserNetwork(const UserNetwork&) = delete;
+  UserNetwork& operator=(const UserNetwork&) = delete;
+
+  // The socket end for QEMU (pass it as -netdev socket,fd=N). Call once; the caller owns it.
+  UniqueFd take_guest_fd();
+  NetworkCounters counters() const;
+  const VirtualNetwork& vnet() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mcpvm::net
