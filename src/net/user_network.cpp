@@ -132,7 +132,12 @@ struct UserNetwork::Impl {
   std::vector<std::thread> resolvers;
   std::thread loop;
 
-  explicit Impl(UserNetworkConfig c) : config(std::move(c)), filter(config.policy, VirtualNetwork{}) {}
+  explicit Impl(UserNetworkConfig c) : config(std::move(c)), filter(config.policy, VirtualNetwork{}) {
+    // The guest's /etc/hosts carries the --add-host entries, so it may never ask us for them: an entry
+    // whose name the policy allows is admitted from the start, for the VM's lifetime.
+    for (const auto& h : config.hosts)
+      if (config.policy.host_allowed(h.name)) filter.learn(h.address, Clock::time_point::max());
+  }
 
   // --- counters and logging ---
   void count(bool allowed, const std::string& key) {

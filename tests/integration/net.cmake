@@ -1,0 +1,9 @@
+# Network integration (issue 6), no VM: a namespace guest relayed to a real UserNetwork.
+if(TARGET mcpvm_net AND TARGET mcpvm_guest_net)
+  add_executable(net_guest_ns ${CMAKE_CURRENT_LIST_DIR}/net_guest_ns.cpp)
+  target_link_libraries(net_guest_ns PRIVATE mcpvm_guest_net mcpvm_net)
+  add_executable(net_ns_test ${CMAKE_CURRENT_LIST_DIR}/net_ns_test.cpp)
+  target_link_libraries(net_ns_test PRIVATE mcpvm_net GTest::gtest)
+  add_dependencies(net_ns_test net_guest_ns)
+  mcpvm_integration_test(net_namespace COMMAND $<TARGET_FILE:net_ns_test> TIMEOUT 240 LABELS net)
+endif()
