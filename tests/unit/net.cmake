@@ -35,3 +35,10 @@ foreach(target frame dns dhcp)
     target_link_options(net_${target}_fuzz PRIVATE -fsanitize=fuzzer,address,undefined)
   endif()
 endforeach()
+
+# `mcpvm run`'s network flags (src/cli/network_flags.cpp, compiled into the CLI executable).
+if(TARGET mcpvm_net)
+  mcpvm_unit_test(net_flags_test
+    SOURCES ${CMAKE_CURRENT_LIST_DIR}/net_flags_test.cpp ${CMAKE_SOURCE_DIR}/src/cli/network_flags.cpp
+    LIBS mcpvm_net CLI11::CLI11)
+endif()
