@@ -7,3 +7,10 @@ if(TARGET mcpvm_net AND TARGET mcpvm_guest_net)
   add_dependencies(net_ns_test net_guest_ns)
   mcpvm_integration_test(net_namespace COMMAND $<TARGET_FILE:net_ns_test> TIMEOUT 240 LABELS net)
 endif()
+
+# bench/net: the network benchmark (bench/net/run.sh builds and runs it).
+if(TARGET mcpvm_net AND TARGET mcpvm_guest_net)
+  add_executable(net_bench ${CMAKE_SOURCE_DIR}/bench/net/net_bench.cpp)
+  target_link_libraries(net_bench PRIVATE mcpvm_net)
+  add_dependencies(net_bench net_guest_ns)
+endif()
