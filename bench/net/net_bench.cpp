@@ -138,6 +138,7 @@ class Backend {
       SpawnOptions o;
       o.fds = {{qemu_end.get(), 3}};
       o.stdin_null = true;
+      o.stderr_null = true;  // "hub 0 with no nics", "terminating on signal 15": expected here
       qemu_ =
           Subprocess::spawn({"qemu-system-x86_64", "-M", "none", "-nodefaults", "-display", "none", "-netdev",
                              "socket,id=s0,fd=3", "-netdev", "user,id=u0", "-netdev",
