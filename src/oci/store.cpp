@@ -171,10 +171,13 @@ std::optional<StoredRef> Store::find_ref(std::string_view query) const {
   Reference ref = Reference::parse(query);
   std::string key = ref.store_key();
   for (const StoredRef& r : all) {
-    if (!ref.digest.empty() && r.digest == ref.digest && r.reference.rfind(ref.name(), 0) == 0)
-      return StoredRef{ref.str(), r.digest, r.added};
-    if (r.reference == key && (ref.digest.empty() || r.digest == ref.digest)) return r;
+    // "name@digest" was recorded as given; "name:tag@digest" must still point at that digest.
+    if (r.reference == key && (ref.tag.empty() || ref.digest.empty() || r.digest == ref.digest)) return r;
   }
+  if (!ref.digest.empty())
+    for (const StoredRef& r : all)
+      if (r.digest == ref.digest && r.reference.rfind(ref.name() + (ref.tag.empty() ? "" : ":"), 0) == 0)
+        return StoredRef{ref.str(), r.digest, r.added};
   return std::nullopt;
 }
 

@@ -1,0 +1,143 @@
+#include "oci/pull.h"
+
+#include <atomic>
+#include <thread>
+
+#include "oci/progress.h"
+#include "oci/reference.h"
+#include "util/error.h"
+#include "util/home.h"
+#include "util/sha256.h"
+
+namespace mcpvm::oci {
+
+namespace {
+
+std::string short_digest(std::string_view digest) {
+  return std::string(digest.substr(0, 19)) + "…";
+}
+
+// Fetches a manifest by digest and checks that the bytes are what the digest says.
+FetchedManifest fetch_verified(Registry& registry, const Descriptor& d) {
+  if (d.size > int64_t(kMaxManifestBytes)) fail("manifest {} is larger than 4 MiB", short_digest(d.digest));
+  FetchedManifest m = registry.get_manifest(d.digest);
+  if (m.digest != d.digest) fail("manifest {} does not match its digest", short_digest(d.digest));
+  return m;
+}
+
+// Resolves an index to the platform's manifest; returns the manifest document itself unchanged otherwise.
+FetchedManifest resolve_manifest(Registry& registry, const Reference& ref, const Platform& platform) {
+  FetchedManifest top = registry.get_manifest(ref.manifest_reference());
+  if (!ref.digest.empty() && top.digest != ref.digest)
+    fail("the manifest does not match its digest {}", ref.digest);
+  if (classify_manifest(top.content_type, top.body) == ManifestKind::manifest) return top;
+  const IndexEntry& entry = choose_platform(parse_index(top.body), platform);
+  FetchedManifest m = fetch_verified(registry, entry.descriptor);
+  if (classify_manifest(m.content_type, m.body) != ManifestKind::manifest)
+    fail("the index entry for {} is not an image manifest", platform.str());
+  return m;
+}
+
+void check_platform(const ImageConfig& config, const Platform& want) {
+  if (config.os.empty() && config.architecture.empty()) return;  // nothing said: trust the index
+  if (config.os != want.os || config.architecture != want.architecture)
+    fail("the image is for {}/{}, not {}", config.os, config.architecture, want.str());
+}
+
+// Downloads the layers the store lacks, `parallel` at a time; the first failure stops the others.
+void fetch_layers(const Store& store, Registry& registry, const std::vector<Descriptor>& layers, int parallel,
+                  Progress& progress) {
+  std::vector<size_t> rows;
+  std::vector<size_t> todo;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    rows.push_back(progress.add(short_digest(layers[i].digest), layers[i].size));
+    if (store.has_blob(layers[i].digest))
+      progress.finish(rows[i], "exists");
+    else
+      todo.push_back(i);
+  }
+  std::atomic<size_t> next{0};
+  std::atomic<bool> stop{false};
+  std::mutex error_mutex;
+  std::optional<Error> first_error;
+  auto worker = [&] {
+    for (size_t k; !stop && (k = next++) < todo.size();) {
+      const Descriptor& layer = layers[todo[k]];
+      size_t row = rows[todo[k]];
+      try {
+        with_context(fmt::format("layer {}", short_digest(layer.digest)), [&] {
+          std::optional<BlobWriter> writer(store.begin_blob(layer.digest, layer.size));
+          registry.get_blob(
+              layer.digest,
+              [&](std::string_view chunk) {
+                if (stop) fail("cancelled");
+                writer->write(chunk);
+                progress.advance(row, int64_t(chunk.size()));
+              },
+              [&] {
+                writer.emplace(store.begin_blob(layer.digest, layer.size));
+                progress.restart(row);
+              });
+          writer->commit();
+        });
+        progress.finish(row, "done");
+      } catch (const Error& e) {
+        std::lock_guard lock(error_mutex);
+        if (!first_error && !stop) first_error = e;
+        stop = true;
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  size_t n = std::min<size_t>(size_t(std::max(parallel, 1)), todo.size());
+  for (size_t i = 0; i < n; ++i) threads.emplace_back(worker);
+  for (auto& t : threads) t.join();
+  if (first_error) throw *first_error;
+}
+
+}  // namespace
+
+Image pull(const Store& store, const std::string& text, const PullOptions& options) {
+  Reference ref = with_context(fmt::format("pulling {}", text), [&] { return Reference::parse(text); });
+  return with_context(fmt::format("pulling {}", ref.str()), [&] {
+    make_private_dirs(store.home());
+    Store::Lock lock = store.lock_shared();  // rmi's garbage collection waits until our ref is written
+    Progress progress(options.quiet      ? Progress::Mode::quiet
+                      : options.progress ? Progress::Mode::bars
+                                         : Progress::Mode::lines);
+    RegistryOptions ro = options.registry;
+    if (!ro.credentials) ro.credentials = find_docker_credentials(ref.domain);
+    Registry registry(ref, ro);
+    registry.ping();
+    FetchedManifest fm = resolve_manifest(registry, ref, options.platform);
+    Manifest manifest = parse_manifest(fm.body);
+
+    if (manifest.config.size > int64_t(kMaxManifestBytes)) fail("the image config is larger than 4 MiB");
+    std::string config_body;
+    if (store.has_blob(manifest.config.digest)) {
+      config_body = store.read_blob(manifest.config.digest, kMaxManifestBytes);
+    } else {
+      with_context(fmt::format("config {}", short_digest(manifest.config.digest)), [&] {
+        registry.get_blob(
+            manifest.config.digest, [&](std::string_view c) { config_body.append(c); },
+            [&] { config_body.clear(); });
+        store.put_blob(manifest.config.digest, config_body);
+      });
+    }
+    ImageConfig config;
+    std::vector<std::string> diff_ids;
+    parse_config(config_body, config, diff_ids);
+    check_platform(config, options.platform);
+    if (!diff_ids.empty() && diff_ids.size() != manifest.layers.size())
+      fail("the image config lists {} layers but the manifest {}", diff_ids.size(), manifest.layers.size());
+
+    progress.message(fmt::format("pulling {} ({})", ref.str(), short_digest(fm.digest)));
+    fetch_layers(store, registry, manifest.layers, options.parallel, progress);
+    store.put_blob(fm.digest, fm.body);  // the manifest last: its blobs are all in place now
+    std::string key = ref.tag.empty() ? ref.name() + "@" + fm.digest : ref.name() + ":" + ref.tag;
+    store.set_ref(key, fm.digest);
+    return store.load_image(fm.digest, key);
+  });
+}
+
+}  // namespace mcpvm::oci
