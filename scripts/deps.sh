@@ -41,3 +41,6 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
   apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
+
+# The guest kernel (Debian's, unpacked into a cache, never into the host's /boot).
+bash "$(dirname "$0")/fetch-kernel.sh"

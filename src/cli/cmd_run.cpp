@@ -1,0 +1,146 @@
+// `mcpvm run --foreground IMAGE [-- ARGS]`: boots the image in a microVM and attaches the terminal to
+// its command's stdio (docker-run semantics; see vm/command.h). The work is in src/vm; this file maps
+// flags to a VmSpec.
+#include <unistd.h>
+
+#include <cstdlib>
+#include <iostream>
+
+#include "cli/command.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/home.h"
+#include "util/log.h"
+#include "vm/accel.h"
+#include "vm/attach.h"
+#include "vm/command.h"
+#include "vm/kernel.h"
+#include "vm/vm.h"
+
+#if __has_include("rootfs/ensure.h") && __has_include("oci/store.h")
+#include "oci/store.h"
+#include "rootfs/ensure.h"
+#define MCPVM_RUN_HAS_STORE 1
+#endif
+
+namespace mcpvm::cli {
+namespace {
+
+struct RunOptions {
+  bool foreground = false;
+  std::optional<std::string> entrypoint;
+  std::vector<std::string> env;
+  std::vector<std::string> env_files;
+  unsigned cpus = 1;
+  unsigned memory_mib = 512;
+  double stop_timeout_s = 10;
+  std::string kernel;
+  std::string image;
+  std::vector<std::string> args;
+  // Development aids (hidden): boot this squashfs with this image config instead of a stored image.
+  std::string rootfs;
+  std::string image_config;
+  std::string console_log;
+};
+
+// The image's command, env, workdir and user (docker's capitalised config keys).
+struct ImageDefaults {
+  std::vector<std::string> entrypoint, cmd, env;
+  std::string working_dir, user;
+};
+
+ImageDefaults image_config_from_file(const std::string& path) {
+  auto j = with_context("reading --image-config " + path, [&] { return nlohmann::json::parse(read_file(path)); });
+  auto list = [&](const char* key) {
+    return j.contains(key) && j[key].is_array() ? j[key].get<std::vector<std::string>>() : std::vector<std::string>{};
+  };
+  return {list("Entrypoint"), list("Cmd"), list("Env"), j.value("WorkingDir", ""), j.value("User", "")};
+}
+
+// The squashfs and the config of IMAGE.
+std::pair<std::filesystem::path, ImageDefaults> locate_image(const RunOptions& o) {
+  if (!o.rootfs.empty()) {
+    ImageDefaults d = o.image_config.empty() ? ImageDefaults{} : image_config_from_file(o.image_config);
+    return {std::filesystem::absolute(o.rootfs), d};
+  }
+#ifdef MCPVM_RUN_HAS_STORE
+  auto home = ensure_mcpvm_home();
+  oci::Store store(home);
+  oci::Image image = store.resolve(o.image);
+  auto rootfs = with_context("preparing the root filesystem of " + image.reference,
+                             [&] { return rootfs::ensure_rootfs(store, image, home); });
+  const auto& c = image.config;
+  return {rootfs, {c.entrypoint, c.cmd, c.env, c.working_dir, c.user}};
+#else
+  fail("running stored images is not available in this build: use --rootfs FILE.sqfs");
+#endif
+}
+
+std::chrono::milliseconds boot_timeout(vm::Accel accel) {
+  if (const char* s = std::getenv("MCPVM_BOOT_TIMEOUT"); s && *s) return std::chrono::milliseconds(long(std::atof(s) * 1000));
+  // TCG boots take 3-8 s on a loaded 2-core host; KVM well under one.
+  return accel == vm::Accel::tcg ? std::chrono::seconds(120) : std::chrono::seconds(30);
+}
+
+int run_foreground(const RunOptions& o) {
+  auto [rootfs, image] = locate_image(o);
+  std::vector<std::string> env_files;
+  for (const auto& f : o.env_files) env_files.push_back(with_context("--env-file", [&] { return read_file(f, 1 << 20); }));
+
+  vm::VmSpec spec;
+  spec.kernel = vm::find_kernel(o.kernel.empty() ? std::nullopt : std::optional<std::filesystem::path>(o.kernel));
+  spec.accel = vm::choose_accel(spec.kernel, spec.qemu_binary);
+  spec.rootfs = rootfs;
+  spec.cpus = o.cpus;
+  spec.memory_mib = o.memory_mib;
+  spec.guest.argv = vm::resolve_command(image.entrypoint, image.cmd, o.entrypoint, o.args);
+  spec.guest.env_layers = {image.env, vm::runtime_env(env_files, o.env, vm::process_env())};
+  spec.guest.workdir = image.working_dir;
+  spec.guest.user = image.user;
+  spec.boot_timeout = boot_timeout(spec.accel);
+
+  // The console log stays only when something went wrong (messages point at it).
+  auto run_dir = ensure_mcpvm_home() / "vms" / fmt::format("fg-{}", ::getpid());
+  make_private_dirs(run_dir);
+  spec.console_log = o.console_log.empty() ? run_dir / "console.log" : std::filesystem::path(o.console_log);
+
+  vm::Vm machine = vm::Vm::start(spec);
+  vm::AttachOptions attach;
+  attach.stop_timeout = std::chrono::milliseconds(long(o.stop_timeout_s * 1000));
+  attach.boot_timeout = spec.boot_timeout;
+  int code = vm::run_attached(machine, attach);
+  std::error_code ec;
+  std::filesystem::remove_all(run_dir, ec);
+  return code;
+}
+
+const Command kRun{
+    "run", "Run an image's command in a microVM", 30, [](CLI::App& app) {
+      auto o = std::make_shared<RunOptions>();
+      app.add_flag("--foreground", o->foreground, "Attach the terminal to the command's stdin/stdout/stderr");
+      app.add_option("--entrypoint", o->entrypoint, "Replace the image's Entrypoint (and drop its Cmd)");
+      app.add_option("-e,--env", o->env, "Set an environment variable (NAME=VALUE, or NAME to pass the host's)");
+      app.add_option("--env-file", o->env_files, "Read environment variables from a file (NAME=VALUE lines)");
+      app.add_option("--cpus", o->cpus, "Virtual CPUs")->capture_default_str();
+      app.add_option("--memory", o->memory_mib, "Memory in MiB")->capture_default_str();
+      app.add_option("--stop-timeout", o->stop_timeout_s, "Seconds between SIGTERM and power-off on Ctrl-C")
+          ->capture_default_str();
+      app.add_option("--kernel", o->kernel, "Guest kernel (vmlinux or bzImage); default: the cached Debian kernel");
+      app.add_option("--rootfs", o->rootfs)->group("");        // development: boot this squashfs
+      app.add_option("--image-config", o->image_config)->group("");  // development: its config JSON
+      app.add_option("--console-log", o->console_log)->group("");    // keep the kernel console here
+      app.add_option("image", o->image, "Image reference or digest")->required();
+      app.add_option("args", o->args, "Arguments replacing the image's Cmd (after --)");
+      app.footer(
+          "Examples:\n"
+          "  mcpvm run --foreground busybox:1 -- echo hello\n"
+          "  mcpvm run --foreground -e TOKEN=x --memory 1024 mcp/fetch:1\n"
+          "Environment: MCPVM_ACCEL=auto|kvm|tcg, MCPVM_KERNEL, MCPVM_BOOT_TIMEOUT (seconds).");
+      return [o]() -> int {
+        if (!o->foreground) fail("detached runs are not available yet: use --foreground");
+        return run_foreground(*o);
+      };
+    }};
+
+}  // namespace
+}  // namespace mcpvm::cli

@@ -1,0 +1,74 @@
+// The VM's configuration as the guest init reads it from /mcpvm/config.json in the initramfs. The host
+// writes it (vm/initramfs), the guest parses it (mcpvm-init); this header is the contract.
+//
+// Everything per-VM lives here, never in the shared squashfs of the image.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace mcpvm::guest {
+
+inline constexpr const char* kConfigPath = "/mcpvm/config.json";
+// Kernel modules are stored flat under this directory of the initramfs, loaded in config order.
+inline constexpr const char* kModulesDir = "/mcpvm/modules";
+
+struct GuestConfig {
+  // The server's command line, already resolved from Entrypoint + Cmd (+ --entrypoint, ARGS).
+  std::vector<std::string> argv;
+  // Environment layers, lowest precedence first: image Env, runtime -e/--env-file, secrets.
+  // Each entry is "KEY=VALUE" (a bare "KEY" is ignored). The init merges them (see env.h).
+  std::vector<std::vector<std::string>> env_layers;
+  std::string workdir;   // empty: "/" (as docker does)
+  std::string user;      // OCI User: "", "name", "uid", "name:group", "uid:gid", ...
+  std::string hostname = "mcpvm";
+  // Kernel module file names (in kModulesDir), in load order (dependencies first).
+  std::vector<std::string> modules;
+  // The image's read-only rootfs: a squashfs on this block device, with an overlay on a tmpfs upper.
+  std::string root_device = "/dev/vda";
+  std::string root_fstype = "squashfs";
+  uint32_t overlay_size_mib = 256;
+  // How long the init waits for the server's output after it exited before killing leftovers, and
+  // for the host's Shutdown after Exit.
+  uint32_t drain_timeout_ms = 5000;
+  // Set when the VM only checks that the kernel boots (acceleration probe): the init powers off at once.
+  bool probe = false;
+  // The network configuration for guest/net (absent: no network).
+  nlohmann::json network;
+};
+
+inline void to_json(nlohmann::json& j, const GuestConfig& c) {
+  j = nlohmann::json{{"argv", c.argv},
+                     {"env_layers", c.env_layers},
+                     {"workdir", c.workdir},
+                     {"user", c.user},
+                     {"hostname", c.hostname},
+                     {"modules", c.modules},
+                     {"root_device", c.root_device},
+                     {"root_fstype", c.root_fstype},
+                     {"overlay_size_mib", c.overlay_size_mib},
+                     {"drain_timeout_ms", c.drain_timeout_ms},
+                     {"probe", c.probe}};
+  if (!c.network.is_null()) j["network"] = c.network;
+}
+
+inline void from_json(const nlohmann::json& j, GuestConfig& c) {
+  GuestConfig d;
+  c.argv = j.value("argv", d.argv);
+  c.env_layers = j.value("env_layers", d.env_layers);
+  c.workdir = j.value("workdir", d.workdir);
+  c.user = j.value("user", d.user);
+  c.hostname = j.value("hostname", d.hostname);
+  c.modules = j.value("modules", d.modules);
+  c.root_device = j.value("root_device", d.root_device);
+  c.root_fstype = j.value("root_fstype", d.root_fstype);
+  c.overlay_size_mib = j.value("overlay_size_mib", d.overlay_size_mib);
+  c.drain_timeout_ms = j.value("drain_timeout_ms", d.drain_timeout_ms);
+  c.probe = j.value("probe", d.probe);
+  c.network = j.contains("network") ? j["network"] : nlohmann::json();
+}
+
+}  // namespace mcpvm::guest

@@ -1,0 +1,94 @@
+// mcpvm-init: PID 1 of every mcpvm guest. It prepares the machine (mounts, modules, the image's root),
+// starts the image's command the way docker would, relays its stdio over virtio-serial, and ends the VM
+// when the command exits, reporting its exit code. See docs/boot.md.
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <chrono>
+
+#include "guest/config.h"
+#include "guest/init/ports.h"
+#include "guest/init/server.h"
+#include "guest/init/system.h"
+#include "guest/init/util.h"
+#include "guest/protocol.h"
+
+#if __has_include("guest/net/network.h") && defined(MCPVM_GUEST_NET)
+#include "guest/net/network.h"
+#define MCPVM_HAVE_GUEST_NET 1
+#endif
+
+namespace mcpvm::guest {
+namespace {
+
+int make_signalfd() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : {SIGCHLD, SIGTERM, SIGINT, SIGHUP}) sigaddset(&set, s);
+  ::sigprocmask(SIG_BLOCK, &set, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+  int fd = ::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+  if (fd < 0) fail_sys("signalfd");
+  return fd;
+}
+
+GuestConfig read_config() {
+  try {
+    return nlohmann::json::parse(read_whole_file(kConfigPath)).get<GuestConfig>();
+  } catch (const nlohmann::json::exception& e) {
+    throw SetupError(std::string("bad ") + kConfigPath + ": " + e.what());
+  }
+}
+
+void configure_network([[maybe_unused]] const GuestConfig& config) {
+#ifdef MCPVM_HAVE_GUEST_NET
+  if (config.network.is_object()) net::configure_network(config.network);
+#endif
+}
+
+[[noreturn]] void run() {
+  Fd sigfd(make_signalfd());
+  Ports ports;
+  try {
+    mount_early();
+    GuestConfig config = read_config();
+    load_modules(config.modules);
+    if (config.probe) {
+      console("probe: kernel and init are up");
+      end_vm();
+    }
+    ports = open_ports(std::chrono::seconds(20));
+    switch_to_image_root(config);
+    mount_late();
+    set_hostname(config.hostname);
+    configure_network(config);
+    LaunchPlan plan = plan_launch(config, config.hostname);
+    ServerResult result = run_server(plan, ports, sigfd.get(), config);
+    nlohmann::json exit_msg = {{"code", result.code},
+                               {"signal", result.signal},
+                               {"stdout_bytes", result.stdout_bytes},
+                               {"stderr_bytes", result.stderr_bytes}};
+    send_ctl(ports, int(MsgType::Exit), exit_msg.dump());
+    wait_for_shutdown(ports, int(config.drain_timeout_ms) + 5000);
+  } catch (const SetupError& e) {
+    console(e.what());
+    if (ports.ctl) send_ctl(ports, int(MsgType::Error), nlohmann::json{{"message", e.what()}, {"code", e.code()}}.dump());
+    if (ports.ctl) wait_for_shutdown(ports, 5000);
+  } catch (const std::exception& e) {
+    console(std::string("internal error: ") + e.what());
+    if (ports.ctl) send_ctl(ports, int(MsgType::Error), nlohmann::json{{"message", e.what()}, {"code", 126}}.dump());
+  }
+  end_vm();
+}
+
+}  // namespace
+}  // namespace mcpvm::guest
+
+int main() {
+  if (::getpid() != 1) {
+    mcpvm::guest::console("must run as PID 1 of an mcpvm guest");
+    return 1;
+  }
+  mcpvm::guest::run();
+}

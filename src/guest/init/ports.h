@@ -1,0 +1,21 @@
+// The virtio-serial ports the host attached, found by name in /sys/class/virtio-ports/*/name (there is
+// no udev in the guest to create /dev/virtio-ports/<name> links; devtmpfs provides /dev/vportNpM).
+#pragma once
+
+#include <chrono>
+
+#include "guest/init/util.h"
+
+namespace mcpvm::guest {
+
+struct Ports {
+  Fd ctl;     // read/write, non-blocking
+  Fd stdin_;  // read, non-blocking
+  Fd stdout_;  // write, non-blocking
+  Fd stderr_;  // write, non-blocking
+};
+
+// Waits (ports appear asynchronously after virtio_console loads) and opens all four ports.
+Ports open_ports(std::chrono::milliseconds timeout);
+
+}  // namespace mcpvm::guest

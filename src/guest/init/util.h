@@ -1,0 +1,56 @@
+// Small helpers for the guest init: errors that carry the exit code the host should report, console
+// logging, and fd ownership. The init does not link mcpvm_util (it must stay a lean static binary).
+#pragma once
+
+#include <unistd.h>
+
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace mcpvm::guest {
+
+// A failure before the server runs. `code` follows docker: 126 cannot start, 127 command not found.
+class SetupError : public std::runtime_error {
+ public:
+  SetupError(std::string message, int code = 126) : std::runtime_error(std::move(message)), code_(code) {}
+  int code() const { return code_; }
+
+ private:
+  int code_;
+};
+
+// "<what>: <strerror(errno)>" as a SetupError.
+[[noreturn]] void fail_sys(const std::string& what);
+
+// One line on the console (the host's console log).
+void console(std::string_view message);
+
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+  Fd& operator=(Fd&& o) noexcept {
+    if (this != &o) reset(std::exchange(o.fd_, -1));
+    return *this;
+  }
+  ~Fd() { reset(); }
+  int get() const { return fd_; }
+  explicit operator bool() const { return fd_ >= 0; }
+  void reset(int fd = -1) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = fd;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+std::string read_whole_file(const std::string& path);
+
+// Writes everything, waiting (poll) while a non-blocking fd is full. Returns false on a write error.
+bool write_fully(int fd, std::string_view data);
+
+}  // namespace mcpvm::guest

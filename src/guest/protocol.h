@@ -1,0 +1,111 @@
+// The control channel between the guest init and the host (runner or `run --foreground`), carried by
+// the virtio-serial port named kCtlPort. The server's stdin, stdout and stderr each travel on their own
+// port as raw bytes (separate ports because closing the host side of a port is how stdin EOF reaches
+// the guest, and that must not end stdout).
+//
+// Framing: every message is an 8-byte header followed by `length` payload bytes:
+//   u32 length (little-endian) | u8 type | u8 flags (0) | u16 stream (little-endian)
+// `stream` is 0 for VM-wide messages; exec sessions (added later) use their own stream ids so their
+// data can be multiplexed here. Payloads of the JSON types are one JSON object; the data types carry
+// raw bytes. A receiver treats a bad header (length over kMaxPayload, flags set) as a fatal protocol
+// error: the peer is broken or hostile and nothing after it can be trusted.
+//
+// The lifecycle of a VM:
+//   guest → host  Ready   {}                                  init is about to exec the server
+//   guest → host  Error   {"message": "...", "code": 126}     init could not start the server
+//   host  → guest Signal  {"signal": 15}                      forwarded to the server's process group
+//   guest → host  Exit    {"code": 3, "signal": 0, "stdout_bytes": N, "stderr_bytes": M}
+//   host  → guest Shutdown {}   once the host has received N/M bytes: the guest syncs and powers off.
+// The Exit → Shutdown handshake is what makes "nothing lost at exit" hold: a guest write to a port
+// returns before QEMU has consumed it, so the guest must not reset the VM until the host confirms.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace mcpvm::guest {
+
+// virtio-serial port names (the guest finds them in /sys/class/virtio-ports/*/name).
+inline constexpr const char* kCtlPort = "mcpvm.ctl";
+inline constexpr const char* kStdinPort = "mcpvm.stdin";
+inline constexpr const char* kStdoutPort = "mcpvm.stdout";
+inline constexpr const char* kStderrPort = "mcpvm.stderr";
+
+enum class MsgType : uint8_t {
+  Ready = 1,
+  Error = 2,
+  Exit = 3,
+  Signal = 4,
+  Shutdown = 5,
+  // Reserved for exec sessions (stream != 0): ExecStart {argv, env, tty}, ExecData raw, ExecEof,
+  // ExecExit {code}.
+  ExecStart = 16,
+  ExecData = 17,
+  ExecEof = 18,
+  ExecExit = 19,
+};
+
+inline constexpr size_t kHeaderSize = 8;
+inline constexpr uint32_t kMaxPayload = 1u << 20;
+
+struct Frame {
+  MsgType type{};
+  uint16_t stream = 0;
+  std::string payload;
+};
+
+class ProtocolError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+inline std::string encode_frame(MsgType type, std::string_view payload, uint16_t stream = 0) {
+  if (payload.size() > kMaxPayload) throw ProtocolError("control message too large");
+  std::string out(kHeaderSize, '\0');
+  auto len = uint32_t(payload.size());
+  for (int i = 0; i < 4; ++i) out[size_t(i)] = char((len >> (8 * i)) & 0xff);
+  out[4] = char(type);
+  out[5] = 0;
+  out[6] = char(stream & 0xff);
+  out[7] = char(stream >> 8);
+  out.append(payload);
+  return out;
+}
+
+// Incremental decoder: feed() bytes as they arrive (any split), next() returns whole frames.
+class FrameDecoder {
+ public:
+  void feed(std::string_view bytes) { buffer_.append(bytes); }
+
+  // The next complete frame, or nullopt if more bytes are needed. Throws ProtocolError on a bad header.
+  std::optional<Frame> next() {
+    if (buffer_.size() - pos_ < kHeaderSize) return compact(), std::nullopt;
+    auto byte = [&](size_t i) { return uint32_t(uint8_t(buffer_[pos_ + i])); };
+    uint32_t len = byte(0) | byte(1) << 8 | byte(2) << 16 | byte(3) << 24;
+    if (len > kMaxPayload) throw ProtocolError("control message length " + std::to_string(len) + " too large");
+    if (byte(5) != 0) throw ProtocolError("control message with unknown flags");
+    if (buffer_.size() - pos_ < kHeaderSize + len) return compact(), std::nullopt;
+    Frame f;
+    f.type = MsgType(byte(4));
+    f.stream = uint16_t(byte(6) | byte(7) << 8);
+    f.payload = buffer_.substr(pos_ + kHeaderSize, len);
+    pos_ += kHeaderSize + len;
+    return f;
+  }
+
+  size_t buffered() const { return buffer_.size() - pos_; }
+
+ private:
+  void compact() {
+    buffer_.erase(0, pos_);
+    pos_ = 0;
+  }
+  std::string buffer_;
+  size_t pos_ = 0;
+};
+
+}  // namespace mcpvm::guest

@@ -1,0 +1,280 @@
+#include "vm/attach.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/log.h"
+
+namespace mcpvm::vm {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using guest::MsgType;
+
+// Blocks the termination signals for the session and reads them from a signalfd; restores on exit.
+class SignalCatcher {
+ public:
+  explicit SignalCatcher(bool enabled) {
+    if (!enabled) return;
+    sigemptyset(&set_);
+    for (int s : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&set_, s);
+    ::sigprocmask(SIG_BLOCK, &set_, &old_);
+    fd_.reset(::signalfd(-1, &set_, SFD_NONBLOCK | SFD_CLOEXEC));
+  }
+  ~SignalCatcher() {
+    if (fd_) ::sigprocmask(SIG_SETMASK, &old_, nullptr);
+  }
+  int fd() const { return fd_.get(); }
+  int take() {
+    signalfd_siginfo si;
+    return ::read(fd_.get(), &si, sizeof si) == sizeof si ? int(si.ssi_signo) : 0;
+  }
+
+ private:
+  sigset_t set_{}, old_{};
+  UniqueFd fd_;
+};
+
+// Bytes from a VM socket to a host fd (blocking write: the host fd may be a terminal we must not alter).
+struct Outflow {
+  int from;
+  int to;
+  uint64_t received = 0;
+  bool eof = false;
+  bool to_broken = false;
+
+  void pump() {
+    char buf[65536];
+    ssize_t n = ::read(from, buf, sizeof buf);
+    if (n > 0) {
+      received += uint64_t(n);
+      if (!to_broken) {
+        try {
+          write_all(to, {buf, size_t(n)});
+        } catch (const Error&) {
+          to_broken = true;  // e.g. the reader of our stdout went away: keep draining, drop the bytes
+        }
+      }
+    } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+      eof = true;
+    }
+  }
+};
+
+class Session {
+ public:
+  Session(Vm& vm, const AttachOptions& o) : vm_(vm), o_(o), signals_(o.handle_signals) {
+    pidfd_.reset(int(::syscall(SYS_pidfd_open, vm.qemu_pid(), 0)));
+    boot_deadline_ = Clock::now() + o.boot_timeout;
+  }
+
+  int run() {
+    for (;;) {
+      if (auto done = step()) return *done;
+    }
+  }
+
+ private:
+  std::optional<int> step() {
+    std::vector<pollfd> fds = {
+        {pidfd_.get(), POLLIN, 0},
+        {vm_.ctl_fd(), POLLIN, 0},
+        {out_.eof ? -1 : out_.from, POLLIN, 0},
+        {err_.eof ? -1 : err_.from, POLLIN, 0},
+        {stdin_open_ && ready_ ? o_.in : -1, POLLIN, 0},
+        {signals_.fd(), POLLIN, 0},
+    };
+    int n = ::poll(fds.data(), fds.size(), int(std::clamp<long>(ms_until_next_deadline(), 0, 1000)));
+    if (n < 0 && errno != EINTR) fail_errno("poll");
+    if (fds[2].revents) out_.pump();
+    if (fds[3].revents) err_.pump();
+    if (fds[1].revents) read_ctl();
+    if (fds[4].revents) forward_stdin();
+    if (fds[5].revents) on_signal(signals_.take());
+    if (result_ && output_complete()) return finish(*result_);
+    if (fds[0].revents || vm_.qemu().poll()) return on_qemu_exit();
+    check_deadlines();
+    return std::nullopt;
+  }
+
+  long ms_until_next_deadline() const {
+    auto now = Clock::now();
+    Clock::time_point next = now + std::chrono::seconds(1);
+    if (!ready_) next = std::min(next, boot_deadline_);
+    if (kill_at_) next = std::min(next, *kill_at_);
+    return std::chrono::duration_cast<std::chrono::milliseconds>(next - now).count();
+  }
+
+  void read_ctl() {
+    char buf[8192];
+    ssize_t n = ::read(vm_.ctl_fd(), buf, sizeof buf);
+    if (n <= 0) return;
+    decoder_.feed({buf, size_t(n)});
+    try {
+      while (auto f = decoder_.next()) on_frame(*f);
+    } catch (const std::exception& e) {
+      vm_.kill();
+      fail("the guest sent a bad control message ({}); console log: {}", e.what(), vm_.console_log().string());
+    }
+  }
+
+  void on_frame(const guest::Frame& f) {
+    auto body = nlohmann::json::parse(f.payload.empty() ? "{}" : f.payload, nullptr, false);
+    if (body.is_discarded() || !body.is_object()) fail("not a JSON object");
+    switch (f.type) {
+      case MsgType::Ready:
+        ready_ = true;
+        log::debug("guest: server started");
+        break;
+      case MsgType::Error: {
+        std::string msg = body.value("message", std::string("unknown error"));
+        std::string line = fmt::format("mcpvm: {}\n", msg);
+        [[maybe_unused]] auto w = ::write(o_.err, line.data(), line.size());
+        result_ = body.value("code", 126);
+        ready_ = true;
+        expect_out_ = expect_err_ = 0;
+        break;
+      }
+      case MsgType::Exit:
+        result_ = body.value("code", 0);
+        expect_out_ = body.value("stdout_bytes", uint64_t(0));
+        expect_err_ = body.value("stderr_bytes", uint64_t(0));
+        drain_deadline_ = Clock::now() + std::chrono::seconds(10);
+        break;
+      default:
+        break;
+    }
+  }
+
+  bool output_complete() const {
+    bool out_ok = out_.received >= expect_out_ || out_.eof;
+    bool err_ok = err_.received >= expect_err_ || err_.eof;
+    return (out_ok && err_ok) || (drain_deadline_ && Clock::now() > *drain_deadline_);
+  }
+
+  void forward_stdin() {
+    char buf[65536];
+    ssize_t n = ::read(o_.in, buf, sizeof buf);
+    if (n > 0) {
+      try {
+        write_all_nonblocking(vm_.stdin_fd(), {buf, size_t(n)});
+      } catch (const Error&) {
+        close_stdin();
+      }
+    } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+      close_stdin();
+    }
+  }
+
+  void write_all_nonblocking(int fd, std::string_view data) {
+    while (!data.empty()) {
+      ssize_t w = ::write(fd, data.data(), data.size());
+      if (w > 0) {
+        data.remove_prefix(size_t(w));
+        continue;
+      }
+      if (w < 0 && errno != EAGAIN && errno != EINTR) fail_errno("writing to the server's stdin");
+      // The guest is slow to take stdin: keep its output flowing meanwhile, or both sides could stall.
+      pollfd p[3] = {{fd, POLLOUT, 0}, {out_.eof ? -1 : out_.from, POLLIN, 0}, {err_.eof ? -1 : err_.from, POLLIN, 0}};
+      ::poll(p, 3, 100);
+      if (p[1].revents) out_.pump();
+      if (p[2].revents) err_.pump();
+      if (vm_.qemu().poll()) fail("the VM stopped");
+    }
+  }
+
+  void close_stdin() {
+    stdin_open_ = false;
+    vm_.close_stdin();  // QEMU sees the socket close: the guest's port reads EOF
+  }
+
+  void on_signal(int sig) {
+    if (sig == 0) return;
+    if (signals_seen_++ > 0 || !ready_) {
+      // A second Ctrl-C, or one before the server runs: power off now.
+      log::warn("stopping the VM");
+      vm_.kill();
+      killed_ = true;
+      return;
+    }
+    log::info("forwarding SIGTERM to the server; the VM is powered off in {} s", o_.stop_timeout.count() / 1000.0);
+    try {
+      vm_.send(MsgType::Signal, nlohmann::json{{"signal", SIGTERM}}.dump());
+    } catch (const Error&) {
+    }
+    kill_at_ = Clock::now() + o_.stop_timeout;
+  }
+
+  void check_deadlines() {
+    auto now = Clock::now();
+    if (kill_at_ && now >= *kill_at_ && !killed_) {
+      log::warn("the server did not stop within {} s: powering off the VM", o_.stop_timeout.count() / 1000.0);
+      vm_.kill();
+      killed_ = true;
+    }
+    if (!ready_ && now >= boot_deadline_ && !killed_) {
+      vm_.kill();
+      vm_.qemu().wait();
+      fail("the guest did not start the server within {} s (killed); console log: {}",
+           std::chrono::duration_cast<std::chrono::seconds>(o_.boot_timeout).count(), vm_.console_log().string());
+    }
+  }
+
+  int finish(int code) {
+    try {
+      vm_.send(MsgType::Shutdown);
+    } catch (const Error&) {
+    }
+    if (!vm_.wait_for(std::chrono::seconds(10))) {
+      log::warn("the guest did not power off: killing the VM");
+      vm_.kill();
+      vm_.qemu().wait();
+    }
+    return code;
+  }
+
+  int on_qemu_exit() {
+    ExitStatus st = vm_.qemu().wait();
+    // Drain what is still buffered in the sockets.
+    while (!out_.eof) out_.pump();
+    while (!err_.eof) err_.pump();
+    read_ctl();
+    if (result_) return *result_;
+    if (killed_) return 128 + SIGKILL;
+    std::string qemu = vm_.qemu_errors();
+    if (!st.exited() || st.code() != 0 || !qemu.empty())
+      fail("QEMU failed ({}){}{}", st.describe(), qemu.empty() ? "" : ": ", qemu);
+    fail("the VM stopped before the server exited (guest crash?); console log: {}", vm_.console_log().string());
+  }
+
+  Vm& vm_;
+  AttachOptions o_;
+  SignalCatcher signals_;
+  UniqueFd pidfd_;
+  guest::FrameDecoder decoder_;
+  Outflow out_{vm_.stdout_fd(), o_.out};
+  Outflow err_{vm_.stderr_fd(), o_.err};
+  bool ready_ = false;
+  bool stdin_open_ = true;
+  bool killed_ = false;
+  int signals_seen_ = 0;
+  Clock::time_point boot_deadline_;
+  std::optional<Clock::time_point> kill_at_, drain_deadline_;
+  std::optional<int> result_;
+  uint64_t expect_out_ = 0, expect_err_ = 0;
+};
+
+}  // namespace
+
+int run_attached(Vm& vm, const AttachOptions& options) { return Session(vm, options).run(); }
+
+}  // namespace mcpvm::vm

@@ -1,0 +1,197 @@
+#include "vm/vm.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/home.h"
+#include "util/log.h"
+#include "vm/initramfs.h"
+
+namespace mcpvm::vm {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+std::pair<UniqueFd, UniqueFd> stream_socketpair() {
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) fail_errno("socketpair");
+  return {UniqueFd(sv[0]), UniqueFd(sv[1])};
+}
+
+UniqueFd memfd_with(const char* name, std::string_view data) {
+  UniqueFd fd(::memfd_create(name, MFD_CLOEXEC));
+  if (!fd) fail_errno("memfd_create");
+  write_all(fd.get(), data);
+  return fd;
+}
+
+std::string find_in_path(const std::string& name) {
+  if (name.find('/') != std::string::npos) return ::access(name.c_str(), X_OK) == 0 ? name : "";
+  const char* path = std::getenv("PATH");
+  std::string p = path ? path : "/usr/bin:/bin";
+  size_t start = 0;
+  for (;;) {
+    size_t end = p.find(':', start);
+    std::string dir = p.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+    if (end == std::string::npos) return "";
+    start = end + 1;
+  }
+}
+
+uint64_t mem_available_mib() {
+  std::ifstream meminfo("/proc/meminfo");
+  std::string key;
+  uint64_t kb = 0;
+  std::string unit;
+  while (meminfo >> key >> kb >> unit)
+    if (key == "MemAvailable:") return kb / 1024;
+  return UINT64_MAX;
+}
+
+fs::path init_binary_of(const VmSpec& spec) {
+  return spec.init_binary.empty() ? mcpvm_bin_dir() / "mcpvm-init" : spec.init_binary;
+}
+
+}  // namespace
+
+std::string kernel_cmdline(const VmSpec& spec, uint64_t tsc_khz) {
+  // console on the ISA serial port (the log file); reboot=t + -no-reboot make the init's reboot end
+  // QEMU at once; panic=-1 turns a guest panic into the same exit; tsc_early_khz skips a calibration
+  // that stalls under TCG. ACPI stays on: the Debian kernel finds virtio-mmio devices through it.
+  std::string cmdline = "console=ttyS0 reboot=t panic=-1 quiet loglevel=4 rdinit=/init";
+  if (tsc_khz > 0) cmdline += fmt::format(" tsc_early_khz={}", tsc_khz);
+  if (!spec.extra_cmdline.empty()) cmdline += " " + spec.extra_cmdline;
+  return cmdline;
+}
+
+std::vector<std::string> qemu_argv(const VmSpec& spec, const std::string& cmdline, const QemuFds& fds) {
+  std::vector<std::string> a = {spec.qemu_binary, "-M", "microvm,x-option-roms=off", "-accel", to_string(spec.accel),
+                                "-cpu", spec.accel == Accel::kvm ? "host" : "max",
+                                "-smp", std::to_string(spec.cpus), "-m", std::to_string(spec.memory_mib),
+                                "-nodefaults", "-no-user-config", "-no-reboot", "-display", "none",
+                                "-kernel", spec.kernel.kernel.string(),
+                                "-initrd", fmt::format("/dev/fd/{}", fds.initrd), "-append", cmdline};
+  if (!spec.console_log.empty()) {
+    a.insert(a.end(), {"-chardev", fmt::format("file,id=console,path={}", spec.console_log.string()), "-serial",
+                       "chardev:console"});
+  } else {
+    a.insert(a.end(), {"-serial", "null"});
+  }
+  if (!spec.rootfs.empty()) {
+    // readonly=on: every VM of an image shares the one squashfs file.
+    a.insert(a.end(), {"-drive", fmt::format("id=root,file={},format=raw,if=none,readonly=on",
+                                             spec.rootfs.string()),
+                       "-device", "virtio-blk-device,drive=root"});
+  }
+  a.insert(a.end(), {"-device", "virtio-serial-device,max_ports=8"});
+  const std::pair<const char*, int> ports[] = {{guest::kCtlPort, fds.ctl},
+                                               {guest::kStdinPort, fds.in},
+                                               {guest::kStdoutPort, fds.out},
+                                               {guest::kStderrPort, fds.err}};
+  int i = 0;
+  for (auto [name, fd] : ports) {
+    std::string id = fmt::format("port{}", i++);
+    a.insert(a.end(), {"-chardev", fmt::format("socket,id={},fd={}", id, fd), "-device",
+                       fmt::format("virtserialport,chardev={},name={}", id, name)});
+  }
+  if (spec.network_fd >= 0) {
+    a.insert(a.end(), {"-netdev", fmt::format("socket,id=net0,fd={}", fds.network), "-device",
+                       "virtio-net-device,netdev=net0"});
+  }
+  return a;
+}
+
+void preflight(const VmSpec& spec) {
+  if (find_in_path(spec.qemu_binary).empty())
+    fail("{} not found: install QEMU (apt-get install qemu-system-x86, or `make deps`)", spec.qemu_binary);
+  std::error_code ec;
+  if (!fs::is_regular_file(spec.kernel.kernel, ec)) fail("guest kernel {} not found", spec.kernel.kernel.string());
+  if (!spec.kernel.modules_dir.empty() && !fs::exists(spec.kernel.modules_dir / "modules.dep", ec))
+    fail("kernel modules not found in {} (run scripts/fetch-kernel.sh)", spec.kernel.modules_dir.string());
+  fs::path init = init_binary_of(spec);
+  if (::access(init.c_str(), R_OK) != 0) fail("guest init {} not found (build the mcpvm-init target)", init.string());
+  if (!spec.rootfs.empty() && ::access(spec.rootfs.c_str(), R_OK) != 0)
+    fail_errno("root filesystem {}", spec.rootfs.string());
+  if (spec.cpus == 0 || spec.cpus > 64) fail("--cpus {}: expected 1..64", spec.cpus);
+  if (spec.memory_mib < 64) fail("--memory {} MiB: a VM needs at least 64 MiB", spec.memory_mib);
+  if (uint64_t avail = mem_available_mib(); avail < spec.memory_mib)
+    fail("not enough memory: the VM wants {} MiB, {} MiB are available (use --memory)", spec.memory_mib, avail);
+  struct statvfs vfs;
+  fs::path home = mcpvm_home();
+  if (::statvfs(home.c_str(), &vfs) == 0 && uint64_t(vfs.f_bavail) * vfs.f_frsize < (16u << 20))
+    fail("less than 16 MiB free in {}", home.string());
+}
+
+Vm Vm::start(const VmSpec& spec) {
+  preflight(spec);
+  std::vector<std::string> modules = spec.guest.probe ? std::vector<std::string>{} : base_modules();
+  if (spec.network_fd >= 0) modules.insert(modules.end(), network_modules().begin(), network_modules().end());
+  std::string initramfs = build_initramfs(init_binary_of(spec), resolve_modules(spec.kernel.modules_dir, modules),
+                                          spec.guest);
+  UniqueFd initrd = memfd_with("mcpvm-initrd", initramfs);
+  UniqueFd qemu_err(::memfd_create("mcpvm-qemu-stderr", MFD_CLOEXEC));
+  if (!qemu_err) fail_errno("memfd_create");
+  if (!spec.console_log.empty()) {
+    UniqueFd log(::open(spec.console_log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    if (!log) fail_errno("creating console log {}", spec.console_log.string());
+  }
+
+  Vm vm;
+  vm.console_log_ = spec.console_log;
+  auto [ctl_host, ctl_qemu] = stream_socketpair();
+  auto [in_host, in_qemu] = stream_socketpair();
+  auto [out_host, out_qemu] = stream_socketpair();
+  auto [err_host, err_qemu] = stream_socketpair();
+  QemuFds fds;
+  SpawnOptions o;
+  o.stdin_null = true;
+  o.stdout_null = true;
+  o.fds = {{ctl_qemu.get(), fds.ctl}, {in_qemu.get(), fds.in},         {out_qemu.get(), fds.out},
+           {err_qemu.get(), fds.err}, {initrd.get(), fds.initrd},     {qemu_err.get(), 2}};
+  if (spec.network_fd >= 0) o.fds.push_back({spec.network_fd, fds.network});
+  auto argv = qemu_argv(spec, kernel_cmdline(spec, host_tsc_khz()), fds);
+  log::debug("starting {}", join_argv(argv));
+  vm.qemu_ = Subprocess::spawn(argv, o);
+  for (int fd : {ctl_host.get(), in_host.get(), out_host.get(), err_host.get()})
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+  vm.ctl_ = std::move(ctl_host);
+  vm.stdin_ = std::move(in_host);
+  vm.stdout_ = std::move(out_host);
+  vm.stderr_ = std::move(err_host);
+  vm.qemu_stderr_ = std::move(qemu_err);
+  return vm;
+}
+
+Vm::~Vm() = default;
+
+void Vm::send(guest::MsgType type, const std::string& json_payload) {
+  std::string frame = guest::encode_frame(type, json_payload);
+  std::string_view rest = frame;
+  while (!rest.empty()) {
+    ssize_t n = ::write(ctl_.get(), rest.data(), rest.size());
+    if (n > 0) rest.remove_prefix(size_t(n));
+    else if (n < 0 && (errno == EAGAIN || errno == EINTR)) ::usleep(1000);
+    else fail_errno("sending a control message to the guest");
+  }
+}
+
+std::string Vm::qemu_errors() const {
+  if (!qemu_stderr_) return {};
+  std::string out(4096, '\0');
+  ssize_t n = ::pread(qemu_stderr_.get(), out.data(), out.size(), 0);
+  out.resize(n > 0 ? size_t(n) : 0);
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
+}
+
+}  // namespace mcpvm::vm

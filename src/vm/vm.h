@@ -1,0 +1,87 @@
+// One QEMU microVM running an image's command under mcpvm-init.
+//
+//   VmSpec spec{...};              // kernel, rootfs, cpus, memory, accel, console log, guest config
+//   Vm vm = Vm::start(spec);       // preflight, initramfs, QEMU launched (own process group, PDEATHSIG)
+//   vm.stdin_fd() / stdout_fd() / stderr_fd()   // the server's stdio (non-blocking stream sockets)
+//   vm.ctl_fd() + guest/protocol.h              // Ready, Error, Exit, Signal, Shutdown
+//   vm.close_stdin();              // EOF on the server's stdin
+//   vm.wait_for(timeout) / vm.kill()
+// vm/attach.h drives all of this for a foreground run; the runner will drive it for detached VMs.
+#pragma once
+
+#include <csignal>
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "guest/config.h"
+#include "guest/protocol.h"
+#include "util/fd.h"
+#include "util/process.h"
+#include "vm/accel.h"
+#include "vm/kernel.h"
+
+namespace mcpvm::vm {
+
+struct VmSpec {
+  std::string qemu_binary = "qemu-system-x86_64";
+  KernelFiles kernel;
+  std::filesystem::path init_binary;  // empty: mcpvm_bin_dir()/mcpvm-init
+  std::filesystem::path rootfs;       // squashfs; empty only for the acceleration probe
+  unsigned cpus = 1;
+  unsigned memory_mib = 512;
+  Accel accel = Accel::tcg;
+  std::filesystem::path console_log;  // kernel console (created 0600); empty: discarded
+  guest::GuestConfig guest;
+  int network_fd = -1;                // a connected stream socket: -netdev socket (4-byte length frames)
+  std::chrono::milliseconds boot_timeout{60000};  // Ready must arrive by then (enforced by the driver)
+  std::string extra_cmdline;
+};
+
+// What QEMU needs, as fd numbers in QEMU's process.
+struct QemuFds {
+  int ctl = 3, in = 4, out = 5, err = 6, initrd = 7, network = 8;
+};
+
+// The kernel command line and the QEMU argv for a spec (pure: unit-tested).
+std::string kernel_cmdline(const VmSpec& spec, uint64_t tsc_khz);
+std::vector<std::string> qemu_argv(const VmSpec& spec, const std::string& cmdline, const QemuFds& fds = {});
+
+// Checks what a VM needs before launching one; throws Error naming the first missing piece.
+void preflight(const VmSpec& spec);
+
+class Vm {
+ public:
+  static Vm start(const VmSpec& spec);
+
+  Vm(Vm&&) = default;
+  Vm& operator=(Vm&&) = default;
+  ~Vm();
+
+  int ctl_fd() const { return ctl_.get(); }
+  int stdin_fd() const { return stdin_.get(); }
+  int stdout_fd() const { return stdout_.get(); }
+  int stderr_fd() const { return stderr_.get(); }
+  void close_stdin() { stdin_.reset(); }
+
+  // Sends one control message (blocking until written).
+  void send(guest::MsgType type, const std::string& json_payload = "{}");
+
+  pid_t qemu_pid() const { return qemu_.pid(); }
+  Subprocess& qemu() { return qemu_; }
+  std::optional<ExitStatus> wait_for(std::chrono::milliseconds timeout) { return qemu_.wait_for(timeout); }
+  void kill() { qemu_.kill(SIGKILL); }
+  // What QEMU printed on stderr (its own errors), for messages.
+  std::string qemu_errors() const;
+  const std::filesystem::path& console_log() const { return console_log_; }
+
+ private:
+  Vm() = default;
+  Subprocess qemu_;
+  UniqueFd ctl_, stdin_, stdout_, stderr_, qemu_stderr_;
+  std::filesystem::path console_log_;
+};
+
+}  // namespace mcpvm::vm
