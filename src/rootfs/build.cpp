@@ -126,7 +126,7 @@ class Builder {
  private:
   void read_entry(archive* r, archive_entry* entry) {
     const char* raw = archive_entry_pathname(entry);
-    if (raw == nullptr) fail("an entry has no name");
+    if (raw == nullptr) fail("an entry has an empty or unreadable name");
     std::string path = normalize_entry_path(raw, options_.limits.max_path_bytes);
     LayerName name = classify_layer_name(std::move(path));
     switch (name.kind) {

@@ -75,6 +75,7 @@ LayerMerger::Verdict LayerMerger::add_entry(std::string_view path, bool is_direc
 
 LayerMerger::Verdict LayerMerger::add_hardlink(std::string_view path, std::string_view target) {
   if (target.empty()) fail("hard link '{}': points at the image root", printable_name(path));
+  if (target == path) fail("hard link '{}': points at itself", printable_name(path));
   Verdict v = add_entry(path, false);
   if (v == Verdict::write) hardlinks_.push_back({std::string(path), std::string(target), layer_});
   return v;
@@ -98,7 +99,17 @@ void LayerMerger::add_opaque(std::string_view directory) {
 }
 
 void LayerMerger::finish() const {
+  std::unordered_map<std::string_view, std::string_view> link_targets;
+  for (const HardLink& link : hardlinks_) link_targets.emplace(link.path, link.target);
   for (const HardLink& link : hardlinks_) {
+    // A chain of links must end at a real file; a cycle never does.
+    std::string_view at_path = link.target;
+    for (size_t steps = 0; link_targets.contains(at_path); ++steps) {
+      if (steps > std::min<size_t>(link_targets.size(), 1000))
+        fail("hard link '{}': its targets form a cycle or a chain of over 1000 links",
+             printable_name(link.path));
+      at_path = link_targets.at(at_path);
+    }
     const Claim* t = find(link.target);
     if (t == nullptr || t->owner == kNoLayer)
       fail("hard link '{}': target '{}' is not in the image", printable_name(link.path),

@@ -106,6 +106,13 @@ Listing read_squashfs(const std::filesystem::path& image) {
       n.data.append(buf, size_t(got));
     listing[normalise(archive_entry_pathname(e))] = std::move(n);
   }
+  // A hard link entry has no type or data of its own: it shares its target's.
+  for (auto& [path, node] : listing) {
+    if (node.hardlink.empty() || !listing.contains(node.hardlink)) continue;
+    const Node& target = listing.at(node.hardlink);
+    node.type = target.type;
+    node.data = target.data;
+  }
   return listing;
 }
 
