@@ -51,13 +51,13 @@ class Request {
     if (::sendto(fd.get(), buffer_.data(), header()->nlmsg_len, 0, reinterpret_cast<sockaddr*>(&kernel),
                  sizeof kernel) < 0)
       fail_sys(what, errno);
-    alignas(nlmsghdr) char reply[4096];
+    nlmsghdr reply[256];  // typed storage: the kernel's answer is properly aligned
     ssize_t n = ::recv(fd.get(), reply, sizeof reply, 0);
     if (n < 0) fail_sys(what, errno);
-    for (auto* h = reinterpret_cast<nlmsghdr*>(reply); NLMSG_OK(h, static_cast<unsigned>(n));
-         h = NLMSG_NEXT(h, n)) {
-      if (h->nlmsg_type != NLMSG_ERROR) continue;
-      int error = -static_cast<nlmsgerr*>(NLMSG_DATA(h))->error;
+    // One request, so the first message is its acknowledgement (NLMSG_ERROR with error 0) or its error.
+    if (NLMSG_OK(reply, static_cast<unsigned>(n)) && reply->nlmsg_type == NLMSG_ERROR &&
+        reply->nlmsg_len >= NLMSG_LENGTH(sizeof(nlmsgerr))) {
+      int error = -static_cast<nlmsgerr*>(NLMSG_DATA(reply))->error;
       if (error != 0) fail_sys(what, error);
       return;
     }
