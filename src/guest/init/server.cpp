@@ -216,7 +216,7 @@ void send_ctl(Ports& ports, int type, const std::string& json_payload) {
   if (!write_fully(ports.ctl.get(), encode_frame(MsgType(type), json_payload))) console("cannot write to the ctl port");
 }
 
-ServerResult run_server(const LaunchPlan& plan, Ports& ports, int sigfd, const GuestConfig& config) {
+ServerResult run_server(const LaunchPlan& plan, Ports& ports, int sigfd, [[maybe_unused]] const GuestConfig& config) {
   Pipe in = make_pipe(), out = make_pipe(), err = make_pipe();
   pid_t server = spawn(plan, in.read.get(), out.write.get(), err.write.get());
   in.read.reset();
@@ -275,7 +275,9 @@ ServerResult run_server(const LaunchPlan& plan, Ports& ports, int sigfd, const G
       while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
         if (pid == server) {
           server_status = status;
-          kill_leftovers_at = Clock::now() + std::chrono::milliseconds(config.drain_timeout_ms);
+          // As docker does when a container's main process exits: whatever it left running is ended
+          // now. Their output already in the pipes is still drained, so nothing written is lost.
+          kill_leftovers_at = Clock::now();
         }
       }
     }

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Boot benchmark: `mcpvm run --foreground` of a cached image to the server's first output, against bare
+# QEMU booting the same kernel (same machine type, accel, memory, command line fixes) with a trivial
+# init that prints one line. Same run, same accel, median of N (default 5). Target: overhead <= 10% + 50 ms.
+#
+# usage: bench/boot/run.sh BUILD_DIR [N]      (MCPVM_ACCEL=auto|kvm|tcg as for mcpvm; default auto)
+set -euo pipefail
+build=$(cd "${1:?usage: run.sh BUILD_DIR [N]}" && pwd)
+runs=${2:-5}
+src=$(cd "$(dirname "$0")/../.." && pwd)
+bin=$build/bin
+work=$(mktemp -d /tmp/mcpvm-bench-boot.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+export MCPVM_HOME=$work/home
+
+# The image: busybox, imported into the store; the first run builds and caches its rootfs.
+bash "$src/tests/fixtures/make-busybox-rootfs.sh" "$work/tree" >/dev/null
+bash "$src/tests/fixtures/make-oci-image.sh" "$work/layout" bench-boot:1 --layer "$work/tree" \
+  --cmd '["/bin/echo","first"]' >/dev/null
+"$bin/mcpvm" import "$work/layout" --tag bench-boot:1 >/dev/null
+"$bin/mcpvm" run --foreground bench-boot:1 >/dev/null </dev/null 2>"$work/warm.err" || {
+  cat "$work/warm.err" >&2
+  exit 1
+}
+
+# What mcpvm chose, so the bare QEMU runs the same way.
+kernel=$(readlink -f "${MCPVM_KERNEL:-/var/lib/mcpvm/kernel/current/vmlinux}")
+accel=${MCPVM_ACCEL:-auto}
+if [ "$accel" = auto ]; then
+  accel=tcg
+  [ -f "$MCPVM_HOME/kernel/accel.json" ] && grep -q '"kvm"' "$MCPVM_HOME/kernel/accel.json" && accel=kvm
+fi
+export MCPVM_ACCEL=$accel
+cpu=max
+[ "$accel" = kvm ] && cpu=host
+tsc=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["khz"])' "$MCPVM_HOME/kernel/tsc.json")
+
+# The bare baseline's initramfs: static busybox as /init printing one line, then reset.
+mkdir -p "$work/initrd/bin" "$work/initrd/dev"
+cp /bin/busybox "$work/initrd/bin/busybox"
+printf '#!/bin/busybox sh\n/bin/busybox echo first\n/bin/busybox reboot -f\n' >"$work/initrd/init"
+chmod +x "$work/initrd/init"
+(cd "$work/initrd" && find . | cpio -o -H newc --quiet >"$work/bare.cpio")
+bare=(qemu-system-x86_64 -M microvm,x-option-roms=off -accel "$accel" -cpu "$cpu" -smp 1 -m 512 -nodefaults
+  -no-user-config -no-reboot -display none -kernel "$kernel" -initrd "$work/bare.cpio" -serial stdio
+  -append "console=ttyS0 reboot=t panic=-1 quiet loglevel=4 rdinit=/init tsc_early_khz=$tsc")
+ours=("$bin/mcpvm" run --foreground bench-boot:1)
+
+python3 - "$runs" "$accel" "$work" <<'PY' "${bare[@]}" -- "${ours[@]}"
+import os, statistics, subprocess, sys, time
+runs, accel, work = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+rest = sys.argv[4:]
+sep = rest.index("--")
+bare, ours = rest[:sep], rest[sep + 1:]
+
+def first_output(cmd):
+    start = time.monotonic()
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    for line in p.stdout:
+        if b"first" in line:
+            t = time.monotonic() - start
+            break
+    else:
+        p.wait()
+        raise SystemExit(f"no output from {cmd[0]}")
+    p.stdout.read()
+    p.wait()
+    return t, time.monotonic() - start
+
+results = {"bare qemu": [], "mcpvm run": []}
+for _ in range(runs):  # interleaved, so load changes hit both alike
+    results["bare qemu"].append(first_output(bare))
+    results["mcpvm run"].append(first_output(ours))
+med = {k: (statistics.median(a for a, _ in v), statistics.median(b for _, b in v)) for k, v in results.items()}
+print(f"boot to first output, accel={accel}, median of {runs} (first output / process exit):")
+for k, (a, b) in med.items():
+    print(f"  {k:10s} {a*1000:8.0f} ms  / {b*1000:8.0f} ms   runs: " + " ".join(f"{x*1000:.0f}" for x, _ in results[k]))
+b, o = med["bare qemu"][0], med["mcpvm run"][0]
+print(f"  ratio mcpvm/bare: {o/b:.3f}   overhead: {(o-b)*1000:.0f} ms   target: <= {(b*0.10+0.05)*1000:.0f} ms")
+PY

@@ -1,0 +1,64 @@
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "vm/vm.h"
+
+using namespace mcpvm;
+
+namespace {
+bool has_pair(const std::vector<std::string>& argv, const std::string& flag, const std::string& value) {
+  for (size_t i = 0; i + 1 < argv.size(); ++i)
+    if (argv[i] == flag && argv[i + 1] == value) return true;
+  return false;
+}
+bool has(const std::vector<std::string>& argv, const std::string& s) {
+  return std::find(argv.begin(), argv.end(), s) != argv.end();
+}
+}  // namespace
+
+TEST(VmQemu, MicrovmWithReadOnlyRootAndFourPorts) {
+  vm::VmSpec spec;
+  spec.kernel.kernel = "/k/vmlinux";
+  spec.rootfs = "/r/image.sqfs";
+  spec.cpus = 2;
+  spec.memory_mib = 768;
+  spec.console_log = "/l/console.log";
+  auto argv = vm::qemu_argv(spec, "console=ttyS0");
+  EXPECT_EQ(argv[0], "qemu-system-x86_64");
+  EXPECT_TRUE(has_pair(argv, "-M", "microvm,x-option-roms=off"));
+  for (const char* f : {"-nodefaults", "-no-user-config", "-no-reboot"}) EXPECT_TRUE(has(argv, f)) << f;
+  EXPECT_TRUE(has_pair(argv, "-accel", "tcg"));
+  EXPECT_TRUE(has_pair(argv, "-smp", "2"));
+  EXPECT_TRUE(has_pair(argv, "-m", "768"));
+  EXPECT_TRUE(has_pair(argv, "-drive", "id=root,file=/r/image.sqfs,format=raw,if=none,readonly=on"));
+  EXPECT_TRUE(has_pair(argv, "-initrd", "/dev/fd/7"));
+  EXPECT_TRUE(has_pair(argv, "-device", "virtserialport,chardev=port0,name=mcpvm.ctl"));
+  EXPECT_TRUE(has_pair(argv, "-device", "virtserialport,chardev=port3,name=mcpvm.stderr"));
+  EXPECT_TRUE(has_pair(argv, "-chardev", "socket,id=port1,fd=4"));
+  EXPECT_FALSE(has(argv, "-netdev"));
+}
+
+TEST(VmQemu, NetworkFdAddsVirtioNet) {
+  vm::VmSpec spec;
+  spec.network_fd = 42;
+  spec.accel = vm::Accel::kvm;
+  auto argv = vm::qemu_argv(spec, "");
+  EXPECT_TRUE(has_pair(argv, "-netdev", "socket,id=net0,fd=8"));
+  EXPECT_TRUE(has_pair(argv, "-device", "virtio-net-device,netdev=net0"));
+  EXPECT_TRUE(has_pair(argv, "-cpu", "host"));
+}
+
+TEST(VmQemu, CommandLineCarriesThePitfallFixes) {
+  vm::VmSpec spec;
+  std::string c = vm::kernel_cmdline(spec, 2400000);
+  for (const char* p : {"reboot=t", "panic=-1", "tsc_early_khz=2400000", "console=ttyS0"})
+    EXPECT_NE(c.find(p), std::string::npos) << p;
+  EXPECT_EQ(c.find("acpi=off"), std::string::npos);
+}
+
+TEST(VmQemu, TscMeasurementIsPlausible) {
+  uint64_t khz = vm::measure_tsc_khz(std::chrono::milliseconds(10));
+  EXPECT_GT(khz, 100'000u);      // > 100 MHz
+  EXPECT_LT(khz, 10'000'000u);   // < 10 GHz
+}
