@@ -369,7 +369,8 @@ std::vector<Image> import_layout(const Store& store, Source& src, const ImportOp
     Descriptor d = parsed.manifests[i].descriptor;
     std::string body = read_verified(src, d, "manifest");
     if (classify_manifest(d.media_type, body) == ManifestKind::index) {
-      d = choose_platform(parse_index(body), options.platform).descriptor;
+      Index nested = parse_index(body);
+      d = choose_platform(nested, options.platform).descriptor;
       body = read_verified(src, d, "manifest");
     }
     Manifest m = parse_manifest(body);

@@ -31,7 +31,8 @@ FetchedManifest resolve_manifest(Registry& registry, const Reference& ref, const
   if (!ref.digest.empty() && top.digest != ref.digest)
     fail("the manifest does not match its digest {}", ref.digest);
   if (classify_manifest(top.content_type, top.body) == ManifestKind::manifest) return top;
-  const IndexEntry& entry = choose_platform(parse_index(top.body), platform);
+  Index index = parse_index(top.body);
+  const IndexEntry& entry = choose_platform(index, platform);
   FetchedManifest m = fetch_verified(registry, entry.descriptor);
   if (classify_manifest(m.content_type, m.body) != ManifestKind::manifest)
     fail("the index entry for {} is not an image manifest", platform.str());
