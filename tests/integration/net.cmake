@@ -14,3 +14,11 @@ if(TARGET mcpvm_net AND TARGET mcpvm_guest_net)
   target_link_libraries(net_bench PRIVATE mcpvm_net)
   add_dependencies(net_bench net_guest_ns)
 endif()
+
+# The same paths in a real microVM (needs the guest kernel: scripts/fetch-kernel.sh; label vm).
+if(TARGET mcpvm_net AND TARGET mcpvm_vm AND TARGET mcpvm_guest_net)
+  add_executable(net_vm_test ${CMAKE_CURRENT_LIST_DIR}/net_vm_test.cpp)
+  target_link_libraries(net_vm_test PRIVATE mcpvm_net mcpvm_vm GTest::gtest GTest::gtest_main)
+  add_dependencies(net_vm_test mcpvm-init)
+  mcpvm_integration_test(net_vm COMMAND $<TARGET_FILE:net_vm_test> TIMEOUT 300 LABELS "net;vm" ENV "MCPVM_ACCEL=tcg")
+endif()
