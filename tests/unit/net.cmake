@@ -2,6 +2,7 @@
 if(TARGET mcpvm_net)
   mcpvm_unit_test(net_test
     SOURCES ${CMAKE_CURRENT_LIST_DIR}/net_packet_test.cpp ${CMAKE_CURRENT_LIST_DIR}/net_policy_test.cpp
+            ${CMAKE_CURRENT_LIST_DIR}/net_user_network_test.cpp
     LIBS mcpvm_net)
 endif()
 if(TARGET mcpvm_guest_net)

@@ -1,0 +1,141 @@
+// UserNetwork at its socket: frames in QEMU's framing, as a hostile guest could send them. No root,
+// no namespace: the test writes frames to the guest end and reads what comes back.
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include "net/dns.h"
+#include "net/frame_stream.h"
+#include "net/user_network.h"
+#include "unit/net_test_frames.h"
+
+namespace mcpvm::net {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr Ipv4 kGuest = 0x0a00020f, kDns = 0x0a000203;
+
+class Wire {
+ public:
+  explicit Wire(UserNetworkConfig config) : network_(std::move(config)), fd_(network_.take_guest_fd()) {}
+
+  void send_raw(const Bytes& bytes) {
+    ASSERT_EQ(::send(fd_.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL), ssize_t(bytes.size()));
+  }
+  void send_frame(const Bytes& frame) {
+    Bytes out;
+    append_frame(out, frame);
+    send_raw(out);
+  }
+  void query(uint16_t id, const std::string& name, uint16_t type = kDnsTypeA) {
+    send_frame(build_udp_frame({{0x52, 0x54, 0, 0x12, 0x34, 0x56},
+                                {0x52, 0x55, 10, 0, 2, 3},
+                                kGuest,
+                                kDns,
+                                40000,
+                                53,
+                                test::dns_query(id, name, type)}));
+  }
+  // The next DNS answer sent to the guest (other frames, e.g. slirp's, are skipped); empty on timeout.
+  Bytes next_dns_answer(std::chrono::milliseconds timeout = 3s) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (!pending_.empty()) {
+        Bytes f = std::move(pending_.front());
+        pending_.erase(pending_.begin());
+        auto parsed = parse_frame(f);
+        if (parsed && parsed->ports && parsed->ports->src_port == 53 && parsed->ipv4->src == kDns)
+          return Bytes(parsed->udp_payload.begin(), parsed->udp_payload.end());
+        continue;
+      }
+      pollfd p{fd_.get(), POLLIN, 0};
+      if (::poll(&p, 1, 100) <= 0) continue;
+      uint8_t buffer[65536];
+      ssize_t n = ::recv(fd_.get(), buffer, sizeof buffer, 0);
+      if (n <= 0) break;
+      decoder_.feed(ByteView(buffer, size_t(n)),
+                    [&](ByteView f) { pending_.emplace_back(f.begin(), f.end()); });
+    }
+    return {};
+  }
+  NetworkCounters counters() { return network_.counters(); }
+
+ private:
+  UserNetwork network_;
+  UniqueFd fd_;
+  FrameDecoder decoder_;
+  std::vector<Bytes> pending_;
+};
+
+UserNetworkConfig allowlist() {
+  UserNetworkConfig c;
+  c.policy = EgressPolicy::allowlist({"srv.test", "*.wild.test"}, {443});
+  c.hosts = {{"srv.test", 0x0a000202}, {"x.wild.test", 0x01020304}, {"denied.test", 0x0a000202}};
+  return c;
+}
+
+TEST(NetUserNetwork, AnswersAllowedNamesAndNxdomainsTheRest) {
+  Wire wire(allowlist());
+  wire.query(1, "SRV.test");
+  Bytes a = wire.next_dns_answer();
+  ASSERT_FALSE(a.empty());
+  EXPECT_EQ(get_u16(a, 0), 1);
+  EXPECT_EQ(get_u16(a, 2) & 0xf, kDnsNoError);
+  EXPECT_EQ(get_u16(a, 6), 1);
+  EXPECT_EQ(get_u32(a, a.size() - 4), 0x0a000202u);
+  wire.query(2, "denied.test");  // has an --add-host entry, but the policy does not allow it
+  Bytes nx = wire.next_dns_answer();
+  ASSERT_FALSE(nx.empty());
+  EXPECT_EQ(get_u16(nx, 2) & 0xf, kDnsNxDomain);
+  EXPECT_EQ(get_u16(nx, 6), 0);
+  wire.query(3, "srv.test", kDnsTypeAaaa);
+  Bytes empty = wire.next_dns_answer();
+  ASSERT_FALSE(empty.empty());
+  EXPECT_EQ(get_u16(empty, 2) & 0xf, kDnsNoError);
+  EXPECT_EQ(get_u16(empty, 6), 0);
+  auto c = wire.counters();
+  EXPECT_EQ(c.allowed["dns_answer"], 1u);
+  EXPECT_EQ(c.denied["dns_name"], 1u);
+}
+
+TEST(NetUserNetwork, SurvivesHostileFramesAndResynchronizes) {
+  Wire wire(allowlist());
+  // Oversized frame (skipped without buffering), garbage frames, a truncated IPv4 header, empty frames.
+  Bytes huge;
+  put_u32(huge, kMaxFrameSize + 1);
+  huge.insert(huge.end(), kMaxFrameSize + 1, 0x45);
+  wire.send_raw(huge);
+  wire.send_frame(Bytes(5, 0xff));
+  Bytes truncated = test::tcp_frame(kGuest, 0x01020304, 1, 443, kTcpSyn);
+  truncated.resize(20);
+  wire.send_frame(truncated);
+  wire.send_raw(Bytes(8, 0));  // two zero-length frames
+  // A query with 40 questions and one with a compression loop: FORMERR, not a crash.
+  Bytes many = test::dns_query(7, "srv.test", kDnsTypeA);
+  many[5] = 40;
+  wire.send_frame(build_udp_frame({{}, {}, kGuest, kDns, 40000, 53, many}));
+  Bytes formerr = wire.next_dns_answer();
+  ASSERT_FALSE(formerr.empty());
+  EXPECT_EQ(get_u16(formerr, 0), 7);
+  EXPECT_EQ(get_u16(formerr, 2) & 0xf, kDnsFormErr);
+  Bytes loop = test::dns_query(9, "x", kDnsTypeA);
+  loop.resize(12);
+  loop.insert(loop.end(), {1, 'a', 0xc0, 12, 0, 1, 0, 1});
+  wire.send_frame(build_udp_frame({{}, {}, kGuest, kDns, 40000, 53, loop}));
+  Bytes formerr_loop = wire.next_dns_answer();
+  ASSERT_FALSE(formerr_loop.empty());
+  EXPECT_EQ(get_u16(formerr_loop, 0), 9);
+  EXPECT_EQ(get_u16(formerr_loop, 2) & 0xf, kDnsFormErr);
+  // Still in sync and answering.
+  wire.query(8, "a.b.wild.test");
+  Bytes ok = wire.next_dns_answer();
+  ASSERT_FALSE(ok.empty());
+  EXPECT_EQ(get_u16(ok, 0), 8);
+  auto c = wire.counters();
+  EXPECT_GE(c.denied["malformed"], 2u);
+  EXPECT_EQ(c.denied["dns_malformed"], 2u);
+}
+
+}  // namespace
+}  // namespace mcpvm::net
