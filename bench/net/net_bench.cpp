@@ -6,6 +6,7 @@
 // paths differ. Servers listen on 127.0.0.1 only; the guest reaches them as 10.0.2.2.
 //
 //   net_bench BIN_DIR [MEGABYTES] [CONNECTIONS] [ROUNDS]        -> JSON on stdout
+//   net_bench vm SOURCE_DIR [MEGABYTES] [CONNECTIONS] [ROUNDS]  -> the same in a TCG microVM (see bench_vm)
 //   net_bench client-throughput IP PORT MEGABYTES             (runs inside the namespace)
 //   net_bench client-connect IP PORT COUNT                    (runs inside the namespace)
 #include <arpa/inet.h>
@@ -21,13 +22,18 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
 
 #include "net/user_network.h"
 #include "util/error.h"
 #include "util/process.h"
+#include "vm/accel.h"
+#include "vm/attach.h"
+#include "vm/vm.h"
 
 namespace {
 
@@ -82,7 +88,9 @@ int client_connect(const std::string& ip, uint16_t port, int count) {
 // 127.0.0.1 servers: a sink (counts bytes until EOF) and an acceptor (closes at once).
 class Server {
  public:
-  explicit Server(bool sink) : sink_(sink), fd_(tcp_socket()) {
+  // expected: a sink closes the connection after this many bytes (busybox nc waits for that).
+  explicit Server(bool sink, size_t expected = SIZE_MAX)
+      : sink_(sink), expected_(expected), fd_(tcp_socket()) {
     int one = 1;
     setsockopt(fd_.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     auto a = address("127.0.0.1", 0);
@@ -98,6 +106,15 @@ class Server {
     thread_.join();
   }
   uint16_t port() const { return port_; }
+  // Seconds from the first accept to the end of the last connection handled, and how many there were.
+  std::pair<double, int> span() const {
+    std::lock_guard lock(mutex_);
+    return {std::chrono::duration<double>(last_ - first_).count(), count_};
+  }
+  void reset() {
+    std::lock_guard lock(mutex_);
+    count_ = 0;
+  }
 
  private:
   void serve() {
@@ -106,12 +123,22 @@ class Server {
       pollfd p{fd_.get(), POLLIN, 0};
       if (::poll(&p, 1, 100) <= 0) continue;
       UniqueFd c(::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
-      if (!c || !sink_) continue;
-      while (::read(c.get(), buffer.data(), buffer.size()) > 0) {
-      }
+      if (!c) continue;
+      auto accepted = Clock::now();
+      size_t got = 0;
+      ssize_t n = 0;
+      while (sink_ && got < expected_ && (n = ::read(c.get(), buffer.data(), buffer.size())) > 0)
+        got += size_t(n);
+      std::lock_guard lock(mutex_);
+      if (count_++ == 0) first_ = accepted;
+      last_ = Clock::now();
     }
   }
   bool sink_;
+  size_t expected_;
+  mutable std::mutex mutex_;
+  Clock::time_point first_, last_;
+  int count_ = 0;
   UniqueFd fd_;
   uint16_t port_ = 0;
   std::atomic<bool> stop_{false};
@@ -183,6 +210,13 @@ class Backend {
   Subprocess guest_;
 };
 
+// Alternates which side goes first, so a slow start or a burst of load on the shared host does not
+// always fall on the same side.
+std::vector<std::string> round_order(int round) {
+  if (round % 2 == 0) return {"mcpvm", "qemu"};
+  return {"qemu", "mcpvm"};
+}
+
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
@@ -199,7 +233,7 @@ int bench(const std::string& bin_dir, size_t megabytes, int connections, int rou
                            {"rounds", rounds}};
   std::map<std::string, std::vector<double>> mbps, cps;
   for (int round = 0; round < rounds; ++round) {
-    for (std::string kind : {"mcpvm", "qemu"}) {
+    for (std::string kind : round_order(round)) {
       Backend backend(bin_dir, kind);
       double t = backend.run_client(
           {"client-throughput", "10.0.2.2", std::to_string(sink.port()), std::to_string(megabytes)});
@@ -220,6 +254,97 @@ int bench(const std::string& bin_dir, size_t megabytes, int connections, int rou
   return 0;
 }
 
+// The same comparison inside a TCG microVM: one busybox image, the guest uploads to a host sink and
+// makes sequential connections; timing is taken on the host side (servers). "qemu" boots the identical
+// VM through bench/net/qemu-user-net.sh, which swaps the socket netdev for QEMU's -netdev user.
+double vm_round(const std::string& kind, const std::filesystem::path& rootfs, const std::string& source_dir,
+                size_t megabytes, int connections, double& connections_per_s) {
+  Server sink(true, megabytes << 20), acceptor(false);
+  std::unique_ptr<net::UserNetwork> network;
+  UniqueFd frames;
+  vm::VmSpec spec;
+  if (kind == "mcpvm") {
+    net::UserNetworkConfig config;
+    config.policy = net::EgressPolicy::allowlist({"bench.test"}, {});
+    config.policy.allow_host_loopback = true;
+    config.hosts = {{"bench.test", 0x0a000202}};
+    network = std::make_unique<net::UserNetwork>(config);
+    frames = network->take_guest_fd();
+  } else {
+    int pair[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) fail_errno("socketpair");
+    frames.reset(pair[0]);
+    ::close(pair[1]);  // nothing listens: the wrapper replaces the socket netdev
+    spec.qemu_binary = source_dir + "/bench/net/qemu-user-net.sh";
+  }
+  spec.kernel = vm::find_kernel();
+  spec.accel = vm::choose_accel(spec.kernel, "qemu-system-x86_64");
+  spec.rootfs = rootfs;
+  spec.boot_timeout = 180s;
+  spec.network_fd = frames.get();
+  spec.guest.network = {{"renew", false}};
+  spec.guest.argv = {
+      "/bin/sh", "-c",
+      fmt::format("dd if=/dev/zero bs=65536 count={} 2>/dev/null | nc 10.0.2.2 {} >/dev/null; "
+                  "i=0; while [ $i -lt {} ]; do nc 10.0.2.2 {} </dev/null >/dev/null; i=$((i+1)); done",
+                  megabytes * 16, sink.port(), connections, acceptor.port())};
+  vm::Vm machine = vm::Vm::start(spec);
+  frames.reset();
+  UniqueFd null_fd(::open("/dev/null", O_RDWR | O_CLOEXEC));
+  vm::AttachOptions attach;
+  attach.in = attach.out = attach.err = null_fd.get();
+  attach.handle_signals = false;
+  attach.boot_timeout = spec.boot_timeout;
+  int code = vm::run_attached(machine, attach);
+  auto [upload_s, uploads] = sink.span();
+  auto [connect_s, connects] = acceptor.span();
+  if (code != 0 || uploads != 1 || connects != connections)
+    fail("{} VM: exit {}, {} uploads, {}/{} connections", kind, code, uploads, connects, connections);
+  connections_per_s = (connections - 1) / connect_s;
+  return static_cast<double>(megabytes) * 8 / upload_s;
+}
+
+int bench_vm(const std::string& source_dir, size_t megabytes, int connections, int rounds) {
+  char dir_template[] = "/tmp/mcpvm-net-bench.XXXXXX";
+  if (!::mkdtemp(dir_template)) fail_errno("mkdtemp");
+  std::filesystem::path work = dir_template;
+  struct Cleanup {
+    std::filesystem::path dir;
+    ~Cleanup() { std::filesystem::remove_all(dir); }
+  } cleanup{work};
+  ::setenv("MCPVM_HOME", (work / "home").c_str(), 0);
+  auto made = run_command(
+      {"bash", source_dir + "/tests/fixtures/make-busybox-rootfs.sh", (work / "tree").string()}, 2min);
+  auto squashed = run_command(
+      {"mksquashfs", (work / "tree").string(), (work / "rootfs.sqfs").string(), "-noappend", "-quiet"}, 2min);
+  if (made.status.code() != 0 || squashed.status.code() != 0)
+    fail("building the bench rootfs: {}{}", made.err, squashed.err);
+  std::map<std::string, std::vector<double>> mbps, cps;
+  for (int round = 0; round < rounds; ++round)
+    for (std::string kind : round_order(round)) {
+      double rate = 0;
+      mbps[kind].push_back(vm_round(kind, work / "rootfs.sqfs", source_dir, megabytes, connections, rate));
+      cps[kind].push_back(rate);
+    }
+  nlohmann::json result = {
+      {"setup",
+       "TCG microVM, busybox image; guest dd|nc upload to a host 127.0.0.1 sink and "
+       "sequential nc connects, timed on the host; mcpvm = -netdev socket to UserNetwork "
+       "(allowlist filter); qemu = the same VM with -netdev user"},
+      {"megabytes", megabytes},
+      {"connections", connections},
+      {"rounds", rounds}};
+  for (std::string kind : {"mcpvm", "qemu"})
+    result[kind] = {{"throughput_mbit_s", median(mbps[kind])},
+                    {"connections_per_s", median(cps[kind])},
+                    {"throughput_samples", mbps[kind]},
+                    {"connection_samples", cps[kind]}};
+  result["ratio_throughput"] = median(mbps["mcpvm"]) / median(mbps["qemu"]);
+  result["ratio_connections"] = median(cps["mcpvm"]) / median(cps["qemu"]);
+  std::cout << result.dump(2) << std::endl;
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -229,10 +354,15 @@ int main(int argc, char** argv) {
       return client_throughput(args[1], static_cast<uint16_t>(std::stoi(args[2])), std::stoul(args[3]));
     if (args.size() == 4 && args[0] == "client-connect")
       return client_connect(args[1], static_cast<uint16_t>(std::stoi(args[2])), std::stoi(args[3]));
+    if (args.size() >= 2 && args.size() <= 5 && args[0] == "vm")
+      return bench_vm(args[1], args.size() > 2 ? std::stoul(args[2]) : 32,
+                      args.size() > 3 ? std::stoi(args[3]) : 50, args.size() > 4 ? std::stoi(args[4]) : 2);
     if (args.size() >= 1 && args.size() <= 4 && !args[0].starts_with("client"))
       return bench(args[0], args.size() > 1 ? std::stoul(args[1]) : 256,
                    args.size() > 2 ? std::stoi(args[2]) : 300, args.size() > 3 ? std::stoi(args[3]) : 3);
-    std::fprintf(stderr, "usage: net_bench BIN_DIR [MEGABYTES] [CONNECTIONS] [ROUNDS]\n");
+    std::fprintf(stderr,
+                 "usage: net_bench BIN_DIR [MEGABYTES] [CONNECTIONS] [ROUNDS]\n"
+                 "       net_bench vm SOURCE_DIR [MEGABYTES] [CONNECTIONS] [ROUNDS]\n");
     return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "net_bench: %s\n", e.what());

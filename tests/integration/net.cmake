@@ -9,9 +9,9 @@ if(TARGET mcpvm_net AND TARGET mcpvm_guest_net)
 endif()
 
 # bench/net: the network benchmark (bench/net/run.sh builds and runs it).
-if(TARGET mcpvm_net AND TARGET mcpvm_guest_net)
+if(TARGET mcpvm_net AND TARGET mcpvm_guest_net AND TARGET mcpvm_vm)
   add_executable(net_bench ${CMAKE_SOURCE_DIR}/bench/net/net_bench.cpp)
-  target_link_libraries(net_bench PRIVATE mcpvm_net)
+  target_link_libraries(net_bench PRIVATE mcpvm_net mcpvm_vm)
   add_dependencies(net_bench net_guest_ns)
 endif()
 
