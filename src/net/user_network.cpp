@@ -119,6 +119,7 @@ struct UserNetwork::Impl {
   std::vector<pollfd> pollfds;
   FrameDecoder decoder;
   Bytes output;
+  size_t output_sent = 0;  // bytes of output already written
   std::set<std::string> logged;
 
   mutable std::mutex counters_mutex;
@@ -151,7 +152,11 @@ struct UserNetwork::Impl {
 
   // --- output to the guest ---
   void send_to_guest(ByteView frame) {
-    if (output.size() > kMaxOutputBuffer) return;
+    if (output.size() - output_sent > kMaxOutputBuffer) return;
+    if (output_sent > 0 && output_sent >= output.size() / 2) {  // compact now and then, not per write
+      output.erase(output.begin(), output.begin() + static_cast<std::ptrdiff_t>(output_sent));
+      output_sent = 0;
+    }
     if (config.dhcp_lease_seconds != 0 && frame.size() > 14 + 20 + 8 + 240) {
       Bytes copy(frame.begin(), frame.end());
       rewrite_dhcp_lease(copy, config.dhcp_lease_seconds);
@@ -161,15 +166,22 @@ struct UserNetwork::Impl {
     }
     flush_output();
   }
+  bool output_pending() const { return output.size() > output_sent; }
   void flush_output() {
-    while (!output.empty()) {
-      ssize_t n = ::send(ours.get(), output.data(), output.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    while (output_pending()) {
+      ssize_t n = ::send(ours.get(), output.data() + output_sent, output.size() - output_sent,
+                         MSG_DONTWAIT | MSG_NOSIGNAL);
       if (n < 0) {
-        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) output.clear();  // guest gone
+        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {  // the guest side is gone
+          output.clear();
+          output_sent = 0;
+        }
         return;
       }
-      output.erase(output.begin(), output.begin() + n);
+      output_sent += static_cast<size_t>(n);
     }
+    output.clear();
+    output_sent = 0;
   }
 
   // --- guest frames ---
@@ -309,7 +321,7 @@ struct UserNetwork::Impl {
     auto last_gc = Clock::now();
     while (true) {
       pollfds.clear();
-      pollfds.push_back({ours.get(), static_cast<short>(POLLIN | (output.empty() ? 0 : POLLOUT)), 0});
+      pollfds.push_back({ours.get(), static_cast<short>(POLLIN | (output_pending() ? POLLOUT : 0)), 0});
       pollfds.push_back({wake.get(), POLLIN, 0});
       uint32_t slirp_timeout = 1000;
       slirp_pollfds_fill(slirp, &slirp_timeout, &Impl::add_poll, this);
