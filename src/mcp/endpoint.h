@@ -1,0 +1,83 @@
+// mcp::Endpoint: the MCP front clients talk to. It serves streamable HTTP (/mcp) and legacy SSE
+// (/sse + /messages) plus /health on a loopback address, and bridges every client to one upstream MCP
+// server: a stdio server reached through a pair of fds (the VM's stdio channel, or a host process for
+// `mcpvm bridge`), or an HTTP server (sse or streamable-http) on a forwarded port.
+//
+//   mcp::Endpoint ep({.port = 0, .upstream = mcp::StdioUpstream{out_fd, in_fd}});
+//   std::thread t([&] { ep.run(); });     // ep.url() is known once the constructor returns
+//   ...; ep.stop(); t.join();
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "mcp/hub.h"
+
+namespace mcpvm::mcp {
+
+// A stdio MCP server: newline-delimited JSON-RPC. The endpoint dup()s both fds; the caller keeps its own.
+struct StdioUpstream {
+  int read_fd = -1;   // the server's stdout
+  int write_fd = -1;  // the server's stdin
+};
+
+// An MCP server listening on HTTP (in a guest, through a forwarded 127.0.0.1 port).
+struct HttpUpstream {
+  enum class Transport { sse, streamable_http };
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;
+  Transport transport = Transport::streamable_http;
+  std::string path;  // default "/mcp" (streamable-http) or "/sse" (sse)
+};
+
+using Upstream = std::variant<StdioUpstream, HttpUpstream>;
+
+// Parses "http://HOST:PORT/path" (plain HTTP; HOST an IP address or localhost). Throws mcpvm::Error.
+HttpUpstream parse_http_url(const std::string& url, HttpUpstream::Transport transport);
+
+struct EndpointConfig {
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;  // 0: the OS picks a free port
+  Upstream upstream;
+  std::chrono::milliseconds request_timeout{std::chrono::minutes(5)};
+  size_t max_message_bytes = 32u << 20;      // request bodies and upstream lines; 16 MiB messages must pass
+  std::vector<std::string> allowed_origins;  // besides loopback origins
+  std::chrono::milliseconds keepalive_interval{std::chrono::seconds(15)};  // SSE comments on idle streams
+  std::chrono::milliseconds read_timeout{std::chrono::seconds(30)};  // a request must arrive in this time
+};
+
+struct EndpointStatus {
+  std::string url;
+  bool running = false;
+  HubStatus hub;
+};
+nlohmann::json to_json(const EndpointStatus& status);
+
+class Endpoint {
+ public:
+  // Binds the listening socket (throws mcpvm::Error if it cannot); serving starts with run().
+  explicit Endpoint(EndpointConfig config);
+  ~Endpoint();
+  Endpoint(const Endpoint&) = delete;
+  Endpoint& operator=(const Endpoint&) = delete;
+
+  uint16_t port() const;
+  std::string url() const;      // http://HOST:PORT/mcp
+  std::string sse_url() const;  // http://HOST:PORT/sse
+  // Serves until stop(); runs the whole endpoint on the calling thread.
+  void run();
+  // Thread-safe; run() returns soon after. Open streams are closed.
+  void stop();
+  // Thread-safe snapshot (refreshed several times a second while running).
+  EndpointStatus status() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mcpvm::mcp

@@ -1,0 +1,349 @@
+// The HTTP link: one MCP client session to a server that speaks streamable HTTP or legacy SSE (an MCP
+// server in a guest, reached through a forwarded loopback port; or an mcpvm endpoint, for `mcpvm proxy`).
+#include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without including it
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <deque>
+
+#include "mcp/protocol.h"
+#include "mcp/upstream_link.h"
+#include "util/error.h"
+#include "util/log.h"
+
+namespace mcpvm::mcp {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+
+HttpUpstream parse_http_url(const std::string& url, HttpUpstream::Transport transport) {
+  constexpr std::string_view scheme = "http://";
+  if (url.rfind(scheme, 0) != 0) fail("'{}' is not an http:// URL", url);
+  std::string rest = url.substr(scheme.size());
+  size_t slash = rest.find('/');
+  std::string authority = rest.substr(0, slash);
+  HttpUpstream u;
+  u.transport = transport;
+  u.path = slash == std::string::npos ? "" : rest.substr(slash);
+  size_t colon = authority.rfind(':');
+  if (colon == std::string::npos || (authority.front() == '[' && authority.back() == ']')) {
+    u.host = authority;
+    u.port = 80;
+  } else {
+    u.host = authority.substr(0, colon);
+    try {
+      int port = std::stoi(authority.substr(colon + 1));
+      if (port <= 0 || port > 65535) throw std::out_of_range("port");
+      u.port = static_cast<uint16_t>(port);
+    } catch (const std::exception&) {
+      fail("'{}' has an invalid port", url);
+    }
+  }
+  if (!u.host.empty() && u.host.front() == '[') u.host = u.host.substr(1, u.host.size() - 2);
+  if (u.host == "localhost") u.host = "127.0.0.1";
+  if (u.host.empty()) fail("'{}' has no host", url);
+  return u;
+}
+
+namespace {
+
+constexpr auto kConnectTimeout = std::chrono::seconds(10);
+constexpr auto kResponseHeaderTimeout = std::chrono::minutes(10);
+constexpr size_t kMaxIdleConnections = 16;
+
+std::string header_value(const http::fields& f, std::string_view name) {
+  auto it = f.find(beast::string_view(name.data(), name.size()));
+  return it == f.end() ? std::string() : std::string(it->value());
+}
+
+class HttpLink : public UpstreamLink {
+ public:
+  HttpLink(net::io_context& io, HttpUpstream config, size_t max_message, MessagePeer& peer)
+      : io_(io), config_(std::move(config)), max_message_(max_message), peer_(peer) {
+    if (config_.path.empty())
+      config_.path = config_.transport == HttpUpstream::Transport::sse ? "/sse" : "/mcp";
+    beast::error_code ec;
+    address_ = net::ip::make_address(config_.host, ec);
+    if (ec) fail("upstream host '{}' must be an IP address", config_.host);
+    host_header_ = fmt::format("{}:{}", config_.host, config_.port);
+  }
+
+  void start() override {
+    if (config_.transport == HttpUpstream::Transport::sse) net::co_spawn(io_, sse_loop(), net::detached);
+  }
+
+  void send(const json& message) override {
+    if (stopped_) return;
+    if ((config_.transport == HttpUpstream::Transport::sse && post_path_.empty()) || barrier_) {
+      held_.push_back(message);
+      return;
+    }
+    // initialize and notifications/initialized must be processed before anything else (servers set up
+    // per-session state there), but POSTs on separate connections race: hold later messages until
+    // these two were answered.
+    const std::string method = message.value("method", "");
+    const bool barrier = method == "initialize" || method == "notifications/initialized";
+    if (barrier) barrier_ = true;
+    net::co_spawn(io_, post(message), [this, barrier](std::exception_ptr) {
+      if (barrier) release_held();
+    });
+  }
+
+  void release_held() {
+    barrier_ = false;
+    auto held = std::exchange(held_, {});
+    for (size_t i = 0; i < held.size(); ++i) {
+      if (barrier_) {  // a new barrier among the held messages: keep the rest waiting in order
+        held_.insert(held_.end(), held.begin() + static_cast<long>(i), held.end());
+        return;
+      }
+      send(held[i]);
+    }
+  }
+
+  void stop() override {
+    stopped_ = true;
+    idle_.clear();
+    if (get_stream_) {
+      beast::error_code ec;
+      get_stream_->socket().close(ec);
+    }
+  }
+
+ private:
+  net::awaitable<std::unique_ptr<beast::tcp_stream>> connection() {
+    if (!idle_.empty()) {
+      auto s = std::move(idle_.back());
+      idle_.pop_back();
+      co_return s;
+    }
+    auto s = std::make_unique<beast::tcp_stream>(io_);
+    s->expires_after(kConnectTimeout);
+    co_await s->async_connect(tcp::endpoint(address_, config_.port), net::use_awaitable);
+    s->socket().set_option(tcp::no_delay(true));
+    co_return s;
+  }
+
+  http::request<http::string_body> make_request(http::verb verb, const std::string& path) const {
+    http::request<http::string_body> req{verb, path, 11};
+    req.set(http::field::host, host_header_);
+    req.set(http::field::user_agent, "mcpvm");
+    if (!session_id_.empty()) req.set("Mcp-Session-Id", session_id_);
+    if (!protocol_version_.empty()) req.set("MCP-Protocol-Version", protocol_version_);
+    return req;
+  }
+
+  // Reads a response body, handing each JSON-RPC message to the peer (JSON body or SSE events).
+  net::awaitable<void> read_body(beast::tcp_stream& s, beast::flat_buffer& buf,
+                                 http::response_parser<http::string_body>& parser, bool sse) {
+    if (!sse) {
+      co_await http::async_read(s, buf, parser, net::use_awaitable);
+      deliver_json(parser.get().body());
+      co_return;
+    }
+    SseParser events(max_message_);
+    while (!parser.is_done()) {
+      s.expires_never();
+      co_await http::async_read_some(s, buf, parser, net::use_awaitable);
+      std::string& body = parser.get().body();
+      for (auto& e : events.feed(body)) on_event(e);
+      body.clear();
+      if (events.failed()) throw std::runtime_error("an SSE line exceeded the message limit");
+      if (stopped_) co_return;
+    }
+  }
+
+  void deliver_json(const std::string& text) {
+    json doc = json::parse(text, nullptr, false);
+    if (doc.is_array()) {
+      for (auto& m : doc) deliver(std::move(m));
+    } else if (doc.is_object()) {
+      deliver(std::move(doc));
+    } else if (!text.empty()) {
+      peer_.on_junk(text);
+    }
+  }
+
+  void on_event(const SseParser::Event& e) {
+    if (e.event == "endpoint") return set_endpoint(e.data);
+    if (e.event != "message") return;
+    if (!e.id.empty()) last_event_id_ = e.id;
+    if (e.data.empty()) return;  // a priming event (2025-11-25) carries an id and no data
+    deliver_json(e.data);
+  }
+
+  void deliver(json m) {
+    // The initialize answer fixes the revision later requests announce in MCP-Protocol-Version.
+    if (m.contains("result") && m["result"].is_object() && m["id"] == initialize_id_ &&
+        m["result"].contains("protocolVersion") && m["result"]["protocolVersion"].is_string()) {
+      protocol_version_ = m["result"]["protocolVersion"];
+      initialized_ = true;
+    }
+    peer_.on_message(std::move(m));
+  }
+
+  // An answer for a request that never reached the server.
+  void fail_request(const json& message, const std::string& why) {
+    if (classify(message) != MessageKind::request) {
+      log::warn("mcp: could not deliver a message upstream: {}", why);
+      return;
+    }
+    peer_.on_message(make_error(message["id"], rpc::kServerUnavailable, "MCP server unavailable: " + why));
+  }
+
+  net::awaitable<void> post(json message) {
+    const bool is_init = classify(message) == MessageKind::request && message["method"] == "initialize";
+    if (is_init) initialize_id_ = message["id"];
+    const bool is_initialized_note = message.value("method", "") == "notifications/initialized";
+    std::string body = message.dump(-1, ' ', false, json::error_handler_t::replace);
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      const bool reused = !idle_.empty();
+      std::unique_ptr<beast::tcp_stream> s;
+      try {
+        s = co_await connection();
+        auto req = make_request(http::verb::post, post_path_.empty() ? config_.path : post_path_);
+        req.set(http::field::content_type, "application/json");
+        req.set(http::field::accept, "application/json, text/event-stream");
+        req.body() = body;
+        req.prepare_payload();
+        s->expires_after(kConnectTimeout);
+        co_await http::async_write(*s, req, net::use_awaitable);
+        beast::flat_buffer buf;
+        http::response_parser<http::string_body> parser;
+        parser.body_limit(max_message_ * 4);
+        s->expires_after(kResponseHeaderTimeout);
+        co_await http::async_read_header(*s, buf, parser, net::use_awaitable);
+        auto& res = parser.get();
+        if (std::string sid = header_value(res, "Mcp-Session-Id"); !sid.empty() && is_init) session_id_ = sid;
+        const unsigned status = res.result_int();
+        const bool sse = header_value(res, "Content-Type").rfind("text/event-stream", 0) == 0;
+        if (status >= 200 && status < 300) {
+          if (status != 202 && !(parser.is_done()))
+            co_await read_body(*s, buf, parser, sse);
+          else if (!parser.is_done())
+            co_await http::async_read(*s, buf, parser, net::use_awaitable);
+        } else {
+          if (!parser.is_done()) co_await http::async_read(*s, buf, parser, net::use_awaitable);
+          std::string detail = res.body().substr(0, 300);
+          if (status == 404 && !session_id_.empty())
+            peer_.on_closed("the MCP server ended our session (404)");
+          fail_request(message, fmt::format("HTTP {} from the server: {}", status, detail));
+        }
+        if (res.keep_alive() && idle_.size() < kMaxIdleConnections && !stopped_)
+          idle_.push_back(std::move(s));
+        if (is_initialized_note && config_.transport == HttpUpstream::Transport::streamable_http)
+          net::co_spawn(io_, get_stream(), net::detached);
+        co_return;
+      } catch (const std::exception& e) {
+        // A pooled connection the server closed meanwhile (Node closes idle ones after 5 s): the other
+        // idle ones are probably stale too; retry once on a fresh connection.
+        if (reused && attempt == 0) {
+          idle_.clear();
+          continue;
+        }
+        fail_request(message, e.what());
+        co_return;
+      }
+    }
+  }
+
+  // The standalone GET stream of a streamable HTTP session: server notifications and requests.
+  net::awaitable<void> get_stream() {
+    for (int attempt = 0; attempt < 5 && !stopped_; ++attempt) {
+      try {
+        auto s = std::make_unique<beast::tcp_stream>(io_);
+        s->expires_after(kConnectTimeout);
+        co_await s->async_connect(tcp::endpoint(address_, config_.port), net::use_awaitable);
+        auto req = make_request(http::verb::get, config_.path);
+        req.set(http::field::accept, "text/event-stream");
+        if (!last_event_id_.empty()) req.set("Last-Event-ID", last_event_id_);
+        co_await http::async_write(*s, req, net::use_awaitable);
+        beast::flat_buffer buf;
+        http::response_parser<http::string_body> parser;
+        parser.body_limit(boost::none);
+        co_await http::async_read_header(*s, buf, parser, net::use_awaitable);
+        if (parser.get().result() != http::status::ok) co_return;  // 405: the server offers no such stream
+        get_stream_ = s.get();
+        co_await read_body(*s, buf, parser, true);
+        get_stream_ = nullptr;
+      } catch (const std::exception& e) {
+        get_stream_ = nullptr;
+        log::debug("mcp: upstream GET stream: {}", e.what());
+      }
+      net::steady_timer backoff(io_, std::chrono::milliseconds(200 << attempt));
+      co_await backoff.async_wait(net::use_awaitable);
+    }
+  }
+
+  void set_endpoint(const std::string& data) {
+    std::string path = data;
+    if (path.rfind("http://", 0) == 0) {
+      auto slash = path.find('/', 7);
+      path = slash == std::string::npos ? "/" : path.substr(slash);
+    } else if (path.empty() || path.front() != '/') {
+      path = config_.path.substr(0, config_.path.rfind('/') + 1) + path;
+    }
+    post_path_ = path;
+    release_held();
+  }
+
+  // Legacy SSE: one long GET; its first event names the POST endpoint, the rest are messages.
+  net::awaitable<void> sse_loop() {
+    std::string reason;
+    try {
+      auto s = std::make_unique<beast::tcp_stream>(io_);
+      s->expires_after(kConnectTimeout);
+      co_await s->async_connect(tcp::endpoint(address_, config_.port), net::use_awaitable);
+      auto req = make_request(http::verb::get, config_.path);
+      req.set(http::field::accept, "text/event-stream");
+      co_await http::async_write(*s, req, net::use_awaitable);
+      beast::flat_buffer buf;
+      http::response_parser<http::string_body> parser;
+      parser.body_limit(boost::none);
+      co_await http::async_read_header(*s, buf, parser, net::use_awaitable);
+      if (parser.get().result() != http::status::ok)
+        throw std::runtime_error(
+            fmt::format("GET {} answered HTTP {}", config_.path, parser.get().result_int()));
+      get_stream_ = s.get();
+      co_await read_body(*s, buf, parser, true);
+      reason = "the MCP server closed its SSE stream";
+    } catch (const std::exception& e) {
+      reason = fmt::format("SSE stream to the MCP server at {}{}: {}", host_header_, config_.path, e.what());
+    }
+    get_stream_ = nullptr;
+    if (stopped_) co_return;
+    for (auto& m : std::exchange(held_, {})) fail_request(m, reason);
+    peer_.on_closed(reason);
+  }
+
+  net::io_context& io_;
+  HttpUpstream config_;
+  size_t max_message_;
+  MessagePeer& peer_;
+  net::ip::address address_;
+  std::string host_header_;
+  std::string session_id_;
+  std::string protocol_version_;
+  std::string last_event_id_;
+  std::string post_path_;  // legacy SSE: from the endpoint event
+  json initialize_id_;
+  bool initialized_ = false;
+  bool stopped_ = false;
+  std::vector<json> held_;  // until the SSE endpoint is known, or behind an initialize barrier
+  bool barrier_ = false;
+  std::vector<std::unique_ptr<beast::tcp_stream>> idle_;
+  beast::tcp_stream* get_stream_ = nullptr;
+};
+
+}  // namespace
+
+std::unique_ptr<UpstreamLink> make_http_link(net::io_context& io, const HttpUpstream& config,
+                                             size_t max_message, MessagePeer& peer) {
+  return std::make_unique<HttpLink>(io, config, max_message, peer);
+}
+
+}  // namespace mcpvm::mcp

@@ -1,0 +1,40 @@
+// Internal: message links between the endpoint and an MCP peer (Boost.Asio based; only server.cpp,
+// http_upstream.cpp and stdio_proxy.cpp include this).
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "mcp/endpoint.h"
+
+namespace mcpvm::mcp {
+
+// Receives what a link reads.
+class MessagePeer {
+ public:
+  virtual ~MessagePeer() = default;
+  virtual void on_message(json message) = 0;
+  virtual void on_junk(std::string_view line) = 0;  // bytes that were not a JSON-RPC message
+  virtual void on_closed(const std::string& reason) = 0;
+};
+
+// A link to an MCP peer: send() queues a message; what arrives goes to the MessagePeer.
+class UpstreamLink {
+ public:
+  virtual ~UpstreamLink() = default;
+  virtual void start() = 0;
+  virtual void send(const json& message) = 0;
+  virtual void stop() = 0;
+};
+
+// Newline-delimited JSON-RPC over two fds (dup()ed; the caller keeps its own).
+std::unique_ptr<UpstreamLink> make_stdio_link(boost::asio::io_context& io, const StdioUpstream& fds,
+                                              size_t max_line, MessagePeer& peer);
+// One MCP client session to an HTTP server (streamable HTTP or legacy SSE).
+std::unique_ptr<UpstreamLink> make_http_link(boost::asio::io_context& io, const HttpUpstream& config,
+                                             size_t max_message, MessagePeer& peer);
+
+}  // namespace mcpvm::mcp

@@ -1,0 +1,209 @@
+// The hub's routing rules, driven directly (no sockets): what reaches the upstream server and which
+// client gets which answer.
+#include <gtest/gtest.h>
+
+#include "mcp/hub.h"
+
+namespace mcpvm::mcp {
+namespace {
+
+struct RecordingSink : ClientSink {
+  std::vector<std::pair<std::string, json>> events;
+  bool finished = false;
+  void deliver(const std::string& id, const std::string& text) override {
+    events.emplace_back(id, json::parse(text));
+  }
+  void finish() override { finished = true; }
+};
+
+json request(json id, std::string method, json params = json::object()) {
+  return {{"jsonrpc", "2.0"},
+          {"id", std::move(id)},
+          {"method", std::move(method)},
+          {"params", std::move(params)}};
+}
+
+class HubTest : public ::testing::Test {
+ protected:
+  std::vector<json> upstream;
+  Hub hub{HubOptions{.request_timeout = std::chrono::milliseconds(1000)},
+          [this](const json& m) { upstream.push_back(m); }};
+
+  // A session that completed initialize; returns its id.
+  std::string initialized_session(const std::string& version = "2025-06-18") {
+    std::string s = *hub.create_session(SessionKind::streamable_http);
+    auto sink = std::make_shared<RecordingSink>();
+    auto stream = hub.open_post_stream(s, sink, true, 1);
+    hub.from_client(s, stream, request(0, "initialize", {{"protocolVersion", version}}));
+    if (!upstream.empty() && upstream.back().value("method", "") == "initialize") {
+      hub.from_upstream({{"jsonrpc", "2.0"},
+                         {"id", upstream.back()["id"]},
+                         {"result", {{"protocolVersion", version}, {"serverInfo", {{"name", "srv"}}}}}});
+    }
+    EXPECT_TRUE(sink->finished);
+    return s;
+  }
+
+  std::shared_ptr<RecordingSink> post(const std::string& s, json message, bool json_mode = true) {
+    auto sink = std::make_shared<RecordingSink>();
+    auto stream = hub.open_post_stream(s, sink, json_mode, 1);
+    hub.from_client(s, stream, std::move(message));
+    return sink;
+  }
+
+  void answer(const json& upstream_request, json result) {
+    hub.from_upstream({{"jsonrpc", "2.0"}, {"id", upstream_request["id"]}, {"result", std::move(result)}});
+  }
+};
+
+TEST_F(HubTest, OneRealInitializeLaterOnesFromCache) {
+  std::string a = initialized_session();
+  ASSERT_EQ(upstream.size(), 2u);  // initialize + the hub's own notifications/initialized
+  EXPECT_EQ(upstream[1]["method"], "notifications/initialized");
+  std::string b = initialized_session("2025-03-26");
+  EXPECT_EQ(upstream.size(), 2u) << "the second initialize must not reach the server";
+  EXPECT_EQ(hub.session_protocol_version(b), "2025-03-26");
+  EXPECT_EQ(hub.session_protocol_version(a), "2025-06-18");
+  hub.from_client(b, 0, {{"jsonrpc", "2.0"}, {"method", "notifications/initialized"}});
+  EXPECT_EQ(upstream.size(), 2u) << "clients' initialized notifications are swallowed";
+}
+
+TEST_F(HubTest, SameClientIdsInTwoSessionsAreRewrittenAndRoutedBack) {
+  std::string a = initialized_session(), b = initialized_session();
+  upstream.clear();
+  auto sa = post(a, request(1, "tools/call", {{"name", "echo"}}));
+  auto sb = post(b, request(1, "tools/call", {{"name", "echo"}}));
+  ASSERT_EQ(upstream.size(), 2u);
+  EXPECT_NE(upstream[0]["id"], upstream[1]["id"]);
+  answer(upstream[1], {{"who", "b"}});  // out of order on purpose
+  answer(upstream[0], {{"who", "a"}});
+  ASSERT_EQ(sa->events.size(), 1u);
+  ASSERT_EQ(sb->events.size(), 1u);
+  EXPECT_EQ(sa->events[0].second["id"], 1);
+  EXPECT_EQ(sa->events[0].second["result"]["who"], "a");
+  EXPECT_EQ(sb->events[0].second["result"]["who"], "b");
+  EXPECT_TRUE(sa->finished && sb->finished);
+  // A duplicate or unknown answer from the server goes nowhere.
+  answer(upstream[0], {{"who", "again"}});
+  EXPECT_EQ(sa->events.size(), 1u);
+}
+
+TEST_F(HubTest, ProgressTokensAreRewrittenAndRouted) {
+  std::string a = initialized_session(), b = initialized_session();
+  upstream.clear();
+  json params = {{"name", "long"}, {"_meta", {{"progressToken", 0}}}};
+  auto sa = post(a, request(5, "tools/call", params), false);
+  auto sb = post(b, request(5, "tools/call", params), false);
+  json ta = upstream[0]["params"]["_meta"]["progressToken"],
+       tb = upstream[1]["params"]["_meta"]["progressToken"];
+  EXPECT_NE(ta, tb);
+  hub.from_upstream({{"jsonrpc", "2.0"},
+                     {"method", "notifications/progress"},
+                     {"params", {{"progressToken", tb}, {"progress", 1}}}});
+  ASSERT_EQ(sb->events.size(), 1u);
+  EXPECT_TRUE(sa->events.empty());
+  EXPECT_EQ(sb->events[0].second["params"]["progressToken"], 0);
+  EXPECT_FALSE(sb->events[0].first.empty()) << "SSE events carry ids";
+}
+
+TEST_F(HubTest, ServerRequestGoesToTheSessionWithTheOpenCall) {
+  std::string a = initialized_session(), b = initialized_session();
+  auto standalone_a = std::make_shared<RecordingSink>();
+  hub.attach_standalone(a, standalone_a);
+  upstream.clear();
+  auto sb = post(b, request("call", "tools/call", {{"name", "sample"}}), false);
+  hub.from_upstream(request(99, "sampling/createMessage"));
+  ASSERT_EQ(sb->events.size(), 1u);
+  EXPECT_EQ(sb->events[0].second["method"], "sampling/createMessage");
+  EXPECT_TRUE(standalone_a->events.empty());
+  // Only the session that was asked may answer; the answer reaches the server unchanged.
+  hub.from_client(a, 0, {{"jsonrpc", "2.0"}, {"id", 99}, {"result", {}}});
+  EXPECT_EQ(upstream.size(), 1u);
+  hub.from_client(b, 0, {{"jsonrpc", "2.0"}, {"id", 99}, {"result", {{"ok", true}}}});
+  ASSERT_EQ(upstream.size(), 2u);
+  EXPECT_EQ(upstream[1]["id"], 99);
+}
+
+TEST_F(HubTest, BroadcastsListChangedToEverySession) {
+  std::string a = initialized_session(), b = initialized_session();
+  auto sa = std::make_shared<RecordingSink>(), sb = std::make_shared<RecordingSink>();
+  hub.attach_standalone(a, sa);
+  hub.from_upstream({{"jsonrpc", "2.0"}, {"method", "notifications/tools/list_changed"}});
+  hub.attach_standalone(b, sb);  // b was not listening yet: it gets the queued event on attach
+  ASSERT_EQ(sa->events.size(), 1u);
+  ASSERT_EQ(sb->events.size(), 1u);
+}
+
+TEST_F(HubTest, TimeoutAnswersWithErrorAndCancelsUpstream) {
+  std::string a = initialized_session();
+  upstream.clear();
+  auto sa = post(a, request(3, "tools/call"));
+  hub.tick(Hub::Clock::now() + std::chrono::seconds(2));
+  ASSERT_EQ(sa->events.size(), 1u);
+  EXPECT_EQ(sa->events[0].second["error"]["code"], rpc::kRequestTimeout);
+  EXPECT_EQ(sa->events[0].second["id"], 3);
+  ASSERT_EQ(upstream.size(), 2u);
+  EXPECT_EQ(upstream[1]["method"], "notifications/cancelled");
+  EXPECT_EQ(upstream[1]["params"]["requestId"], upstream[0]["id"]);
+  EXPECT_EQ(hub.status().requests_timed_out, 1u);
+}
+
+TEST_F(HubTest, UpstreamFailureEndsOpenRequestsAndRefusesNewOnes) {
+  std::string a = initialized_session();
+  auto open = post(a, request(4, "tools/call"));
+  hub.upstream_failed("the MCP server exited");
+  ASSERT_EQ(open->events.size(), 1u);
+  EXPECT_EQ(open->events[0].second["error"]["code"], rpc::kServerUnavailable);
+  auto later = post(a, request(5, "tools/list"));
+  ASSERT_EQ(later->events.size(), 1u);
+  EXPECT_EQ(later->events[0].second["error"]["code"], rpc::kServerUnavailable);
+  EXPECT_FALSE(hub.status().upstream_alive);
+}
+
+TEST_F(HubTest, ClientCancellationIsRewritten) {
+  std::string a = initialized_session();
+  upstream.clear();
+  auto sa = post(a, request("r1", "tools/call"));
+  hub.from_client(
+      a, 0, {{"jsonrpc", "2.0"}, {"method", "notifications/cancelled"}, {"params", {{"requestId", "r1"}}}});
+  ASSERT_EQ(upstream.size(), 2u);
+  EXPECT_EQ(upstream[1]["params"]["requestId"], upstream[0]["id"]);
+  EXPECT_TRUE(sa->finished);
+  EXPECT_EQ(hub.status().pending_requests, 0u);
+}
+
+TEST_F(HubTest, ResumeReplaysEventsAfterLastEventId) {
+  std::string a = initialized_session();
+  upstream.clear();
+  auto sa = post(a, request(1, "tools/call", {{"_meta", {{"progressToken", "t"}}}}), false);
+  json token = upstream[0]["params"]["_meta"]["progressToken"];
+  for (int i = 1; i <= 3; ++i)
+    hub.from_upstream({{"jsonrpc", "2.0"},
+                       {"method", "notifications/progress"},
+                       {"params", {{"progressToken", token}, {"progress", i}}}});
+  ASSERT_EQ(sa->events.size(), 3u);
+  hub.detach(a, sa.get());  // the connection dropped after the first event was seen
+  answer(upstream[0], {{"done", true}});
+  auto again = std::make_shared<RecordingSink>();
+  ASSERT_TRUE(hub.resume(a, sa->events[0].first, again));
+  ASSERT_EQ(again->events.size(), 3u);  // progress 2, 3 and the response
+  EXPECT_EQ(again->events[0].second["params"]["progress"], 2);
+  EXPECT_EQ(again->events[2].second["result"]["done"], true);
+  EXPECT_TRUE(again->finished);
+  EXPECT_FALSE(hub.resume(a, "999-1", std::make_shared<RecordingSink>()));
+  EXPECT_FALSE(hub.resume(a, "garbage", std::make_shared<RecordingSink>()));
+}
+
+TEST_F(HubTest, ClosingASessionCancelsItsRequests) {
+  std::string a = initialized_session();
+  upstream.clear();
+  post(a, request(1, "tools/call"));
+  hub.close_session(a);
+  EXPECT_FALSE(hub.has_session(a));
+  ASSERT_EQ(upstream.size(), 2u);
+  EXPECT_EQ(upstream[1]["method"], "notifications/cancelled");
+  EXPECT_EQ(hub.status().pending_requests, 0u);
+}
+
+}  // namespace
+}  // namespace mcpvm::mcp

@@ -1,0 +1,121 @@
+#include <gtest/gtest.h>
+
+#include "mcp/jsonrpc.h"
+#include "mcp/protocol.h"
+
+namespace mcpvm::mcp {
+namespace {
+
+TEST(McpJsonRpc, ClassifiesMessages) {
+  EXPECT_EQ(classify(json::parse(R"({"jsonrpc":"2.0","id":1,"method":"ping"})")), MessageKind::request);
+  EXPECT_EQ(classify(json::parse(R"({"jsonrpc":"2.0","id":"a","method":"ping"})")), MessageKind::request);
+  EXPECT_EQ(classify(json::parse(R"({"jsonrpc":"2.0","method":"n"})")), MessageKind::notification);
+  EXPECT_EQ(classify(json::parse(R"({"jsonrpc":"2.0","id":1,"result":{}})")), MessageKind::response);
+  EXPECT_EQ(classify(json::parse(R"({"jsonrpc":"2.0","id":null,"error":{"code":1}})")),
+            MessageKind::response);
+  // invalid: wrong version, float id, null id on a request, both result and error, params not structured
+  EXPECT_EQ(classify(json::parse(R"({"jsonrpc":"1.0","id":1,"method":"ping"})")), MessageKind::invalid);
+  EXPECT_EQ(classify(json::parse(R"({"jsonrpc":"2.0","id":1.5,"method":"ping"})")), MessageKind::invalid);
+  EXPECT_EQ(classify(json::parse(R"({"jsonrpc":"2.0","id":null,"method":"ping"})")), MessageKind::invalid);
+  EXPECT_EQ(classify(json::parse(R"({"jsonrpc":"2.0","id":1,"result":1,"error":{}})")), MessageKind::invalid);
+  EXPECT_EQ(classify(json::parse(R"({"jsonrpc":"2.0","method":"x","params":3})")), MessageKind::invalid);
+  EXPECT_EQ(classify(json::parse(R"({"jsonrpc":"2.0","method":5})")), MessageKind::invalid);
+  EXPECT_EQ(classify(json::parse("[]")), MessageKind::invalid);
+}
+
+TEST(McpJsonRpc, ParseBodyRejectsBadInput) {
+  auto bad = parse_body("{nope");
+  EXPECT_FALSE(bad.ok);
+  EXPECT_EQ(bad.error["error"]["code"], rpc::kParseError);
+  EXPECT_TRUE(bad.error["id"].is_null());
+  EXPECT_EQ(parse_body("[]").error["error"]["code"], rpc::kInvalidRequest);
+  EXPECT_EQ(parse_body("42").error["error"]["code"], rpc::kInvalidRequest);
+  EXPECT_EQ(parse_body(R"([{"jsonrpc":"2.0","method":"a"}, 1])").error["error"]["code"],
+            rpc::kInvalidRequest);
+  EXPECT_FALSE(parse_body(std::string("{\"a\":\"\xff\"}")).ok);  // invalid UTF-8
+}
+
+TEST(McpJsonRpc, ParseBodyAcceptsSingleAndBatch) {
+  auto one = parse_body(R"({"jsonrpc":"2.0","id":1,"method":"ping"})");
+  ASSERT_TRUE(one.ok);
+  EXPECT_FALSE(one.batch);
+  EXPECT_EQ(one.messages.size(), 1u);
+  auto batch = parse_body(R"([{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","method":"n"}])");
+  ASSERT_TRUE(batch.ok);
+  EXPECT_TRUE(batch.batch);
+  EXPECT_EQ(batch.messages.size(), 2u);
+}
+
+TEST(McpProtocol, VersionHeader) {
+  EXPECT_FALSE(check_protocol_version_header(std::nullopt, "2025-06-18"));
+  EXPECT_FALSE(check_protocol_version_header("2025-06-18", "2025-06-18"));
+  EXPECT_TRUE(check_protocol_version_header("2025-03-26", "2025-06-18"));
+  auto unsupported = check_protocol_version_header("2099-01-01", "2025-06-18");
+  ASSERT_TRUE(unsupported);
+  EXPECT_NE(unsupported->find("2025-11-25"), std::string::npos);
+  EXPECT_TRUE(batches_allowed("2025-03-26"));
+  EXPECT_FALSE(batches_allowed("2025-06-18"));
+  EXPECT_FALSE(batches_allowed("2025-11-25"));
+}
+
+TEST(McpProtocol, OriginValidation) {
+  EXPECT_TRUE(origin_allowed(std::nullopt, {}));
+  EXPECT_TRUE(origin_allowed("http://localhost:6274", {}));
+  EXPECT_TRUE(origin_allowed("http://127.0.0.1", {}));
+  EXPECT_TRUE(origin_allowed("https://[::1]:8443", {}));
+  EXPECT_FALSE(origin_allowed("http://evil.example", {}));
+  EXPECT_FALSE(origin_allowed("http://localhost.evil.example", {}));
+  EXPECT_FALSE(origin_allowed("http://127.0.0.1.nip.io", {}));
+  EXPECT_FALSE(origin_allowed("http://evil.example@localhost", {}));
+  EXPECT_FALSE(origin_allowed("null", {}));
+  EXPECT_FALSE(origin_allowed("file://localhost", {}));
+  EXPECT_TRUE(origin_allowed("https://app.example", {"https://app.example"}));
+}
+
+TEST(McpProtocol, AcceptParsing) {
+  auto both = parse_accept("application/json, text/event-stream");
+  EXPECT_TRUE(both.json && both.sse);
+  auto json_only = parse_accept("application/json;q=1");
+  EXPECT_TRUE(json_only.json && !json_only.sse);
+  auto any = parse_accept("*/*");
+  EXPECT_TRUE(any.json && any.sse);
+  auto none = parse_accept("image/png");
+  EXPECT_FALSE(none.json || none.sse);
+}
+
+TEST(McpProtocol, SseRoundTrip) {
+  std::string wire = format_sse_event("7-1", "message", "line1\nline2") + ": keep-alive\n\n" +
+                     format_sse_event("", "endpoint", "/messages?session_id=abc");
+  SseParser parser;
+  std::vector<SseParser::Event> events;
+  for (char c : wire)  // byte by byte: framing must not depend on read boundaries
+    for (auto& e : parser.feed(std::string_view(&c, 1))) events.push_back(e);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].id, "7-1");
+  EXPECT_EQ(events[0].event, "message");
+  EXPECT_EQ(events[0].data, "line1\nline2");
+  EXPECT_EQ(events[1].event, "endpoint");
+  EXPECT_EQ(events[1].data, "/messages?session_id=abc");
+}
+
+TEST(McpProtocol, SseParserCrLfAndLimits) {
+  SseParser parser;
+  auto events = parser.feed("data: a\r\n\r\ndata:b\r\rid: 1\ndata: c\n\n");
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[0].data, "a");
+  EXPECT_EQ(events[1].data, "b");
+  EXPECT_EQ(events[2].id, "1");
+  SseParser small(8);
+  small.feed("data: 0123456789");
+  EXPECT_TRUE(small.failed());
+}
+
+TEST(McpProtocol, SessionIdsAreRandomHex) {
+  std::string a = new_session_id(), b = new_session_id();
+  EXPECT_EQ(a.size(), 32u);
+  EXPECT_NE(a, b);
+  EXPECT_EQ(a.find_first_not_of("0123456789abcdef"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace mcpvm::mcp
