@@ -148,6 +148,8 @@ class Session {
         result_ = body.value("code", 0);
         expect_out_ = body.value("stdout_bytes", uint64_t(0));
         expect_err_ = body.value("stderr_bytes", uint64_t(0));
+        log::debug("guest: server exited ({}), {} stdout / {} stderr bytes sent, {} / {} received so far",
+                   *result_, expect_out_, expect_err_, out_.received, err_.received);
         drain_deadline_ = Clock::now() + std::chrono::seconds(10);
         break;
       default:
@@ -194,7 +196,7 @@ class Session {
 
   void close_stdin() {
     stdin_open_ = false;
-    vm_.close_stdin();  // QEMU sees the socket close: the guest's port reads EOF
+    vm_.close_stdin();  // QEMU reads the rest, then the end: the guest's port reads EOF
   }
 
   void on_signal(int sig) {

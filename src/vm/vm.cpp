@@ -174,6 +174,10 @@ Vm Vm::start(const VmSpec& spec) {
 
 Vm::~Vm() = default;
 
+void Vm::close_stdin() {
+  if (stdin_) ::shutdown(stdin_.get(), SHUT_WR);
+}
+
 void Vm::send(guest::MsgType type, const std::string& json_payload) {
   std::string frame = guest::encode_frame(type, json_payload);
   std::string_view rest = frame;

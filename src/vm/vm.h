@@ -64,7 +64,10 @@ class Vm {
   int stdin_fd() const { return stdin_.get(); }
   int stdout_fd() const { return stdout_.get(); }
   int stderr_fd() const { return stderr_.get(); }
-  void close_stdin() { stdin_.reset(); }
+  // EOF on the server's stdin. A half-close (SHUT_WR), not close(): QEMU's socket chardev treats a
+  // hang-up as a disconnect and drops whatever it had not yet read, while a half-close lets it read
+  // everything and then see the end.
+  void close_stdin();
 
   // Sends one control message (blocking until written).
   void send(guest::MsgType type, const std::string& json_payload = "{}");
