@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Density benchmark (issue 5): start N idle VMs of a small image (the static demo MCP server on a busybox
+# squashfs), one after another, each `mcpvm run` returning when the server answered MCP initialize; then
+# measure host memory per idle VM:
+#   overhead = runner RSS + QEMU RSS - guest RAM actually touched
+# where "guest RAM touched" is the Rss of QEMU's guest-RAM mapping (the anonymous mapping whose size is
+# the VM's --memory) in /proc/PID/smaps. PSS figures are printed too (shared libraries counted fairly).
+# Also: the start rate (sequential runs per minute, and the mean time to ready).
+#
+# usage: bench/density/run.sh BUILD_DIR      env: N (default 4), MEMORY_MIB (default 256), IDLE_S (10)
+set -euo pipefail
+build=$(cd "${1:?usage: run.sh BUILD_DIR}" && pwd)
+src=$(cd "$(dirname "$0")/../.." && pwd)
+n=${N:-4}
+memory=${MEMORY_MIB:-256}
+idle=${IDLE_S:-10}
+mcpvm=$build/bin/mcpvm
+export MCPVM_BIN_DIR=$build/bin
+work=$(mktemp -d /tmp/mcpvm-density-XXXXXX)
+export MCPVM_HOME=$work/home
+cleanup() {
+  for d in "$MCPVM_HOME"/vms/*/; do [ -d "$d" ] && "$mcpvm" rm -f "$(basename "$d")" >/dev/null 2>&1; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+rootfs=$work/rootfs
+bash "$src/tests/fixtures/make-busybox-rootfs.sh" "$rootfs" >/dev/null
+install -D -m 0755 "$build/bin/mcpvm-demo-server" "$rootfs/usr/local/bin/mcpvm-demo-server"
+mksquashfs "$rootfs" "$work/demo.sqfs" -quiet -noappend -all-root >/dev/null
+echo '{"Entrypoint": ["/usr/local/bin/mcpvm-demo-server"], "User": "app"}' > "$work/demo.json"
+
+kib() { awk -v k="$2" '$1 == k":" {print $2}' "/proc/$1/status"; }
+pss() { awk '/^Pss:/ {s += $2} END {print s + 0}' "/proc/$1/smaps_rollup"; }
+# Rss (KiB) of the guest RAM mapping: the mapping exactly --memory MiB large.
+guest_touched() {
+  awk -v size="$((memory * 1024))" '
+    /^[0-9a-f]+-[0-9a-f]+ / { in_ram = 0 }
+    /^Size:/ { in_ram = ($2 == size) }
+    /^Rss:/ && in_ram { s += $2 }
+    END { print s + 0 }' "/proc/$1/smaps"
+}
+
+echo "density: $n VMs, --memory $memory MiB, /dev/kvm $([ -e /dev/kvm ] && echo present || echo absent: TCG)"
+t_start=$(date +%s.%N)
+for i in $(seq 1 "$n"); do
+  t0=$(date +%s.%N)
+  "$mcpvm" run --name "d$i" --memory "$memory" --rootfs "$work/demo.sqfs" --image-config "$work/demo.json" demo >/dev/null
+  t1=$(date +%s.%N)
+  printf '  d%-3s ready in %.2f s\n' "$i" "$(echo "$t1 - $t0" | bc -l)"
+done
+t_end=$(date +%s.%N)
+total=$(echo "$t_end - $t_start" | bc -l)
+printf 'start: %d VMs in %.1f s = %.1f VMs/min, mean %.2f s to ready\n' "$n" "$total" \
+  "$(echo "$n * 60 / $total" | bc -l)" "$(echo "$total / $n" | bc -l)"
+
+sleep "$idle"
+printf '%-5s %10s %10s %12s %12s %10s %10s\n' VM runner_rss qemu_rss guest_touched overhead_rss runner_pss qemu_pss
+sum=0
+for i in $(seq 1 "$n"); do
+  st=$MCPVM_HOME/vms/d$i/state.json
+  rp=$(jq -r .runner.pid "$st")
+  qp=$(jq -r .qemu.pid "$st")
+  r_rss=$(kib "$rp" VmRSS); q_rss=$(kib "$qp" VmRSS); touched=$(guest_touched "$qp")
+  over=$((r_rss + q_rss - touched))
+  sum=$((sum + over))
+  printf '%-5s %7d KiB %7d KiB %9d KiB %9d KiB %7d KiB %7d KiB\n' "d$i" "$r_rss" "$q_rss" "$touched" "$over" \
+    "$(pss "$rp")" "$(pss "$qp")"
+done
+printf 'mean overhead per idle VM: %.1f MiB (target <= 40 MiB)\n' "$(echo "$sum / $n / 1024" | bc -l)"

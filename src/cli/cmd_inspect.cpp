@@ -1,0 +1,60 @@
+// `mcpvm inspect NAME`: everything known about a VM as JSON — state (reconciled), config (environment
+// values redacted: they may be secrets), pids with start times, paths.
+#include "cli/command.h"
+#include "runner/lifecycle.h"
+#include "util/error.h"
+
+namespace mcpvm::cli {
+namespace {
+
+nlohmann::json redact_env(nlohmann::json config) {
+  auto strip = [](nlohmann::json& list) {
+    if (!list.is_array()) return;
+    for (auto& e : list)
+      if (e.is_string()) e = e.get<std::string>().substr(0, e.get<std::string>().find('=')) + "=<redacted>";
+  };
+  strip(config["env"]);
+  if (config.contains("vm") && config["vm"].contains("spec") && config["vm"]["spec"].contains("guest")) {
+    auto& layers = config["vm"]["spec"]["guest"]["env_layers"];
+    if (layers.is_array())
+      for (auto& layer : layers) strip(layer);
+  }
+  return config;
+}
+
+int run_inspect(const std::string& name) {
+  runner::VmDir dir = runner::VmDir::for_name(name);
+  if (!dir.exists()) fail("no such VM: {}", name);
+  runner::VmListing l = runner::describe_vm(name);
+  nlohmann::json out;
+  out["name"] = name;
+  out["status"] = runner::to_string(l.status.status);
+  if (!l.status.note.empty()) out["note"] = l.status.note;
+  out["state"] = l.state ? runner::to_json(*l.state) : nlohmann::json(nullptr);
+  try {
+    out["config"] = redact_env(runner::to_json(dir.load_config()));
+  } catch (const Error& e) {
+    out["config_error"] = e.what();
+  }
+  out["paths"] = {{"dir", dir.root().string()},
+                  {"state", dir.state_path().string()},
+                  {"control_socket", dir.control_socket().string()},
+                  {"server_log", dir.server_log().string()},
+                  {"console_log", dir.console_log().string()},
+                  {"runner_log", dir.runner_log().string()}};
+  nlohmann::json procs = nlohmann::json::array();
+  for (auto& p : runner::find_vm_processes(dir))
+    procs.push_back({{"pid", p.pid}, {"start_time", p.start_time}});
+  out["processes"] = procs;
+  print_json(out);
+  return 0;
+}
+
+const Command kInspect{"inspect", "Show everything about a VM as JSON", 42, [](CLI::App& app) {
+                         auto name = std::make_shared<std::string>();
+                         app.add_option("name", *name, "VM name")->required();
+                         return [name] { return run_inspect(*name); };
+                       }};
+
+}  // namespace
+}  // namespace mcpvm::cli

@@ -1,0 +1,41 @@
+// `mcpvm restart [-t SECS] NAME...`: stop (graceful, then forced) and start again.
+#include <iostream>
+
+#include "cli/command.h"
+#include "runner/lifecycle.h"
+#include "util/error.h"
+
+namespace mcpvm::cli {
+namespace {
+
+struct RestartOptions {
+  double timeout_s = 10;
+  std::vector<std::string> names;
+};
+
+int run_restart(const RestartOptions& o) {
+  int failures = 0;
+  for (auto& name : o.names) {
+    try {
+      runner::stop_vm(name, std::chrono::milliseconds(long(std::max(0.0, o.timeout_s) * 1000)));
+      auto r = runner::start_vm(name);
+      std::cout << r.name << (r.state.endpoint.empty() ? "" : "  " + r.state.endpoint) << "\n";
+    } catch (const Error& e) {
+      std::cerr << "mcpvm: restarting " << name << ": " << e.what() << "\n";
+      ++failures;
+    }
+  }
+  return failures ? 1 : 0;
+}
+
+const Command kRestart{"restart", "Restart VMs", 45, [](CLI::App& app) {
+                         auto o = std::make_shared<RestartOptions>();
+                         app.add_option("-t,--time", o->timeout_s,
+                                        "Seconds to wait for the server when stopping")
+                             ->capture_default_str();
+                         app.add_option("names", o->names, "VM names")->required();
+                         return [o] { return run_restart(*o); };
+                       }};
+
+}  // namespace
+}  // namespace mcpvm::cli

@@ -1,0 +1,39 @@
+// `mcpvm rm [-f] NAME...`: removes VMs; -f stops (kills) running ones first. Orphaned processes of the VM
+// are always killed, even when its state file is corrupt.
+#include <iostream>
+
+#include "cli/command.h"
+#include "runner/lifecycle.h"
+#include "util/error.h"
+
+namespace mcpvm::cli {
+namespace {
+
+struct RmOptions {
+  bool force = false;
+  std::vector<std::string> names;
+};
+
+int run_rm(const RmOptions& o) {
+  int failures = 0;
+  for (auto& name : o.names) {
+    try {
+      runner::remove_vm(name, o.force);
+      std::cout << name << "\n";
+    } catch (const Error& e) {
+      std::cerr << "mcpvm: removing " << name << ": " << e.what() << "\n";
+      ++failures;
+    }
+  }
+  return failures ? 1 : 0;
+}
+
+const Command kRm{"rm", "Remove VMs", 46, [](CLI::App& app) {
+                    auto o = std::make_shared<RmOptions>();
+                    app.add_flag("-f,--force", o->force, "Kill running VMs first");
+                    app.add_option("names", o->names, "VM names")->required();
+                    return [o] { return run_rm(*o); };
+                  }};
+
+}  // namespace
+}  // namespace mcpvm::cli

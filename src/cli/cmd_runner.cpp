@@ -1,0 +1,57 @@
+// `mcpvm __runner DIR` (hidden): the per-VM runner process, spawned detached by `run`/`start`. It lives in
+// the mcpvm binary (rather than a separate mcpvm-runner) so it shares the CLI's flag resolution (network
+// flags) with `run`, and so `ls`/`rm` can recognise it in /proc by its argv: `mcpvm __runner DIR`.
+#ifdef MCPVM_HAS_RUNNER  // the runner needs the vm and mcp concerns (see src/runner/CMakeLists.txt)
+#include "cli/command.h"
+#include "runner/runner.h"
+#include "util/error.h"
+
+#if __has_include("cli/network_flags.h")
+#include "cli/network_flags.h"
+#include "net/user_network.h"
+#define MCPVM_RUNNER_HAS_NET 1
+#endif
+
+namespace mcpvm::cli {
+namespace {
+
+runner::RunnerHooks runner_hooks() {
+  runner::RunnerHooks hooks;
+#ifdef MCPVM_RUNNER_HAS_NET
+  // config.vm["network_flags"] holds `run`'s network flags verbatim; they are resolved again for every
+  // boot so port forwards are bound by the runner that serves them.
+  hooks.attach_network = [](const runner::RunConfig& config, vm::VmSpec& spec) -> std::shared_ptr<void> {
+    auto it = config.vm.find("network_flags");
+    if (it == config.vm.end() || it->is_null()) return nullptr;
+    NetworkFlags flags;
+    flags.publish = it->value("publish", std::vector<std::string>{});
+    flags.permission_profile = it->value("permission_profile", "");
+    flags.allow_host = it->value("allow_host", std::vector<std::string>{});
+    flags.allow_port = it->value("allow_port", std::vector<std::string>{});
+    flags.network = it->value("network", "");
+    flags.add_host = it->value("add_host", std::vector<std::string>{});
+    flags.allow_host_loopback = it->value("allow_host_loopback", false);
+    NetworkSetup setup = resolve_network_flags(flags, spec.guest.hostname);
+    if (!setup.user_network) return nullptr;
+    auto network = std::make_shared<net::UserNetwork>(*setup.user_network);
+    auto guest_fd = std::make_shared<UniqueFd>(network->take_guest_fd());
+    spec.network_fd = guest_fd->get();
+    spec.guest.network = setup.guest_network;
+    // Keep both alive for the run: the stack, and our copy of QEMU's end until QEMU has it.
+    return std::make_shared<std::pair<std::shared_ptr<net::UserNetwork>, std::shared_ptr<UniqueFd>>>(
+        network, guest_fd);
+  };
+#endif
+  return hooks;
+}
+
+const Command kRunner{"__runner", "", 1000, [](CLI::App& app) {
+                        app.group("");  // hidden: only `run`/`start` spawn it
+                        auto dir = std::make_shared<std::string>();
+                        app.add_option("dir", *dir, "The VM directory")->required();
+                        return [dir] { return runner::run_runner(runner::VmDir(*dir), runner_hooks()); };
+                      }};
+
+}  // namespace
+}  // namespace mcpvm::cli
+#endif  // MCPVM_HAS_RUNNER

@@ -1,0 +1,32 @@
+// `mcpvm start NAME...`: boots stopped/exited VMs again from their saved config (also after a host reboot).
+#include <iostream>
+
+#include "cli/command.h"
+#include "runner/lifecycle.h"
+#include "util/error.h"
+
+namespace mcpvm::cli {
+namespace {
+
+int run_start(const std::vector<std::string>& names) {
+  int failures = 0;
+  for (auto& name : names) {
+    try {
+      auto r = runner::start_vm(name);
+      std::cout << r.name << (r.state.endpoint.empty() ? "" : "  " + r.state.endpoint) << "\n";
+    } catch (const Error& e) {
+      std::cerr << "mcpvm: starting " << name << ": " << e.what() << "\n";
+      ++failures;
+    }
+  }
+  return failures ? 1 : 0;
+}
+
+const Command kStart{"start", "Start stopped VMs again", 44, [](CLI::App& app) {
+                       auto names = std::make_shared<std::vector<std::string>>();
+                       app.add_option("names", *names, "VM names")->required();
+                       return [names] { return run_start(*names); };
+                     }};
+
+}  // namespace
+}  // namespace mcpvm::cli

@@ -1,0 +1,54 @@
+// The CLI side of the VM lifecycle: launching a detached runner and waiting for readiness, listing with
+// reconciliation, stopping (graceful through the runner, forced for orphans), removing, and finding every
+// process of a VM even when its state file is gone or corrupt (/proc scan for the VM's directory).
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "runner/state.h"
+
+namespace mcpvm::runner {
+
+struct LaunchResult {
+  std::string name;
+  VmState state;
+};
+
+// Claims the name (generating one when config.name is empty), saves config + state, spawns the runner
+// detached and waits until the server is ready. On a readiness failure throws an Error carrying the last
+// log lines; the VM stays (status error) for `logs`/`rm` unless it was --rm.
+LaunchResult launch_vm(RunConfig config);
+
+// Boots an existing, non-running VM again from its saved config.
+LaunchResult start_vm(const std::string& name);
+
+// Graceful stop (SIGTERM to the server; after timeout the VM is powered off), then kills whatever is
+// left of the VM (orphaned QEMU, a hung runner). Returns the state afterwards.
+VmState stop_vm(const std::string& name, std::chrono::milliseconds timeout);
+
+// Removes a VM. Without force a running VM is refused; with force it is killed first. Orphans are always
+// killed, also when state.json is corrupt or missing.
+void remove_vm(const std::string& name, bool force);
+
+struct VmListing {
+  std::string name;
+  std::optional<VmState> state;  // nullopt: state.json unreadable
+  Reconciled status{Status::error, ""};
+};
+VmListing describe_vm(const std::string& name);
+std::vector<VmListing> list_vms();
+
+// Live processes belonging to the VM directory (the runner, QEMU), found by scanning /proc command
+// lines, excluding the calling process.
+std::vector<ProcessIdentity> find_vm_processes(const VmDir& dir);
+
+// Kills every live process of the VM (pid + start time checked); returns how many there were.
+int kill_vm_processes(const VmDir& dir, std::chrono::milliseconds grace);
+
+// The last lines of the server log and console, for failure messages.
+std::string recent_logs(const VmDir& dir, long lines);
+
+}  // namespace mcpvm::runner

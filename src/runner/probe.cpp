@@ -1,0 +1,116 @@
+#include "runner/probe.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <cstring>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "util/error.h"
+#include "util/fd.h"
+
+namespace mcpvm::runner {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Sends `request` to 127.0.0.1:port and reads until done(response) or the timeout. Returns what arrived.
+std::string exchange(uint16_t port, const std::string& request, std::chrono::milliseconds timeout,
+                     const std::function<bool(const std::string&)>& done, std::string& detail) {
+  auto deadline = Clock::now() + timeout;
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!fd) return detail = "socket failed", "";
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 && errno != EINPROGRESS)
+    return detail = fmt::format("connect: {}", std::strerror(errno)), "";
+  std::string_view pending = request;
+  std::string response;
+  while (Clock::now() < deadline) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    pollfd p{fd.get(), short(pending.empty() ? POLLIN : POLLOUT), 0};
+    if (::poll(&p, 1, int(std::max<long>(left.count(), 1))) <= 0) continue;
+    if (!pending.empty()) {
+      ssize_t w = ::send(fd.get(), pending.data(), pending.size(), MSG_NOSIGNAL);
+      if (w < 0) return detail = fmt::format("send: {}", std::strerror(errno)), response;
+      pending.remove_prefix(size_t(w));
+      continue;
+    }
+    char buf[8192];
+    ssize_t r = ::recv(fd.get(), buf, sizeof buf, 0);
+    if (r <= 0) break;
+    response.append(buf, size_t(r));
+    if (done(response) || response.size() > (1 << 20)) break;
+  }
+  if (response.empty() && detail.empty()) detail = "no response";
+  return response;
+}
+
+}  // namespace
+
+bool probe_mcp_initialize(uint16_t port, const std::string& path, std::chrono::milliseconds timeout,
+                          std::string& detail) {
+  std::string body =
+      R"({"jsonrpc":"2.0","id":"mcpvm-ready","method":"initialize","params":{"protocolVersion":"2025-03-26",)"
+      R"("capabilities":{},"clientInfo":{"name":"mcpvm-readiness-probe","version":"0.1.0"}}})";
+  std::string request = fmt::format(
+      "POST {} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: application/json\r\n"
+      "Accept: application/json, text/event-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
+      path, port, body.size(), body);
+  auto has_result = [](const std::string& r) { return r.find("\"result\"") != std::string::npos; };
+  std::string response = exchange(port, request, timeout, has_result, detail);
+  if (has_result(response) && response.rfind("HTTP/1.1 200", 0) == 0) return true;
+  if (!response.empty()) detail = response.substr(0, response.find("\r\n"));
+  return false;
+}
+
+bool probe_http(uint16_t port, std::chrono::milliseconds timeout, std::string& detail) {
+  std::string request =
+      fmt::format("GET / HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\n\r\n", port);
+  auto has_status = [](const std::string& r) { return r.find("\r\n") != std::string::npos; };
+  std::string response = exchange(port, request, timeout, has_status, detail);
+  return response.rfind("HTTP/", 0) == 0 && has_status(response);
+}
+
+std::chrono::seconds parse_duration(std::string_view text) {
+  std::string_view digits = text;
+  long unit = 1;
+  if (!digits.empty() && (digits.back() == 's' || digits.back() == 'm' || digits.back() == 'h')) {
+    unit = digits.back() == 'h' ? 3600 : digits.back() == 'm' ? 60 : 1;
+    digits.remove_suffix(1);
+  }
+  long value = -1;
+  auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+  if (digits.empty() || ec != std::errc() || ptr != digits.data() + digits.size() || value <= 0 ||
+      value > 86400 / unit)
+    fail("invalid duration \"{}\": use seconds (60, 60s), minutes (2m) or hours (1h), at most 24h", text);
+  return std::chrono::seconds(value * unit);
+}
+
+bool retry_with_backoff(const std::function<bool()>& attempt, Clock::time_point deadline,
+                        const std::function<bool()>& cancelled, std::chrono::milliseconds initial,
+                        std::chrono::milliseconds cap) {
+  auto delay = initial;
+  for (;;) {
+    if (cancelled()) return false;
+    if (attempt()) return true;
+    auto wake = Clock::now() + delay;
+    if (wake >= deadline) return false;
+    while (Clock::now() < wake) {
+      if (cancelled()) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    delay = std::min(delay * 2, cap);
+  }
+}
+
+}  // namespace mcpvm::runner

@@ -1,0 +1,431 @@
+#include "runner/runner.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <mutex>
+#include <thread>
+
+#include "mcp/endpoint.h"
+#include "runner/control.h"
+#include "runner/log_file.h"
+#include "runner/probe.h"
+#include "runner/vm_spec_json.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "vm/attach.h"
+
+namespace mcpvm::runner {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using nlohmann::json;
+
+// The runner's own log lines go to its stderr, which the spawner pointed at logs/runner.log.
+template <typename... Args>
+void note(fmt::format_string<Args...> f, Args&&... args) {
+  std::string line = fmt::format("{} runner: {}\n", unix_now(), fmt::format(f, std::forward<Args>(args)...));
+  [[maybe_unused]] auto n = ::write(2, line.data(), line.size());
+}
+
+std::pair<UniqueFd, UniqueFd> socket_pair() {
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) fail_errno("socketpair");
+  return {UniqueFd(sv[0]), UniqueFd(sv[1])};
+}
+
+// The server's stderr arrives on a socket; a thread copies it into the capped server.log.
+class StderrPump {
+ public:
+  explicit StderrPump(const std::filesystem::path& log_path) : log_(log_path) {
+    auto [host, vm] = socket_pair();
+    host_ = std::move(host);
+    vm_ = std::move(vm);
+    thread_ = std::thread([this] { pump(); });
+  }
+  ~StderrPump() {
+    ::shutdown(vm_.get(), SHUT_RDWR);
+    thread_.join();
+  }
+  int vm_side() const { return vm_.get(); }
+
+ private:
+  void pump() {
+    char buf[65536];
+    for (;;) {
+      ssize_t n = ::read(host_.get(), buf, sizeof buf);
+      if (n > 0)
+        log_.write({buf, size_t(n)});
+      else if (n == 0 || errno != EINTR)
+        return;
+    }
+  }
+  RotatingLog log_;
+  UniqueFd host_, vm_;
+  std::thread thread_;
+};
+
+struct RunResult {
+  std::optional<int> code;  // the server's exit status (shell convention); nullopt: the VM failed
+  std::string error;
+  std::chrono::milliseconds uptime{0};
+};
+
+class Runner {
+ public:
+  Runner(VmDir dir, RunnerHooks hooks) : dir_(std::move(dir)), hooks_(std::move(hooks)) {}
+
+  int run() {
+    FileLock lock = FileLock::try_lock(dir_.runner_lock());
+    if (!lock.locked()) {
+      note("another runner already owns {}", dir_.root().string());
+      return 1;
+    }
+    block_termination_signals();
+    config_ = dir_.load_config();
+    spec_ = spec_from_json(config_.vm.at("spec"));
+    init_state();
+    listener_ = listen_control(dir_.control_socket());
+    auto [wake_r, wake_w] = socket_pair();
+    wake_r_ = std::move(wake_r);
+    wake_w_ = std::move(wake_w);
+    std::thread control([this] { serve_control(); });
+    StderrPump stderr_pump(dir_.server_log());
+    stderr_vm_fd_ = stderr_pump.vm_side();
+
+    supervise();
+
+    ::unlink(dir_.control_socket().c_str());
+    ::shutdown(wake_w_.get(), SHUT_RDWR);
+    control.join();
+    join_connections();
+    note("done: {}", to_string(snapshot().status));
+    if (config_.remove_on_exit) dir_.remove();
+    return 0;
+  }
+
+ private:
+  // SIGTERM/SIGINT/SIGHUP stay blocked in every thread; the attach session reads them from a signalfd
+  // and forwards SIGTERM to the server. A stop request raises SIGTERM at ourselves to take that path.
+  static void block_termination_signals() {
+    sigset_t set;
+    sigemptyset(&set);
+    for (int s : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&set, s);
+    ::pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    ::signal(SIGPIPE, SIG_IGN);
+  }
+
+  static void drain_pending_signals() {
+    sigset_t set;
+    sigemptyset(&set);
+    for (int s : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&set, s);
+    timespec zero{};
+    while (::sigtimedwait(&set, nullptr, &zero) > 0) {
+    }
+  }
+
+  void init_state() {
+    std::lock_guard lock(mu_);
+    try {
+      state_ = dir_.load_state();
+    } catch (const Error&) {
+      state_ = VmState{};
+      state_.created_at = unix_now();
+    }
+    state_.name = dir_.name();
+    state_.image = config_.image;
+    state_.runner = self_identity();
+    state_.qemu = {};
+    state_.boot_id = current_boot_id();
+    state_.status = Status::starting;
+    state_.message.clear();
+    state_.exit_code.reset();
+    state_.finished_at = 0;
+    dir_.save_state(state_);
+  }
+
+  template <typename Fn>
+  void update(Fn&& fn) {
+    std::lock_guard lock(mu_);
+    fn(state_);
+    try {
+      dir_.save_state(state_);
+    } catch (const Error& e) {
+      note("{}", e.what());  // e.g. a full disk: keep running, the next write may succeed
+    }
+    cv_.notify_all();
+  }
+
+  VmState snapshot() {
+    std::lock_guard lock(mu_);
+    return state_;
+  }
+
+  void supervise() {
+    RestartTracker tracker(config_.restart, restart_backoff_from_env());
+    for (;;) {
+      if (stop_requested_) {
+        update([](VmState& s) { s.status = Status::stopped; });
+        return;
+      }
+      RunResult r = run_once();
+      bool user_stop = stop_requested_ && !ready_failed_;
+      update([&](VmState& s) {
+        s.exit_code = r.code;
+        s.qemu = {};
+        s.finished_at = unix_now();
+        if (!r.error.empty()) s.message = r.error;
+      });
+      if (ready_failed_) {
+        update([](VmState& s) { s.status = Status::error; });
+        return;
+      }
+      if (user_stop) {
+        update([](VmState& s) { s.status = Status::stopped; });
+        return;
+      }
+      auto delay = tracker.on_exit(r.code, r.uptime, false);
+      if (!delay) {
+        update([&](VmState& s) { s.status = r.code ? Status::exited : Status::error; });
+        return;
+      }
+      note("run ended ({}); restart {} in {} ms", r.code ? fmt::format("exit {}", *r.code) : r.error,
+           tracker.restarts(), delay->count());
+      update([&](VmState& s) {
+        s.status = Status::restarting;
+        s.restart_count = tracker.restarts();
+      });
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, *delay, [this] { return stop_requested_.load(); });
+    }
+  }
+
+  bool is_stdio() const { return config_.vm.value("transport", std::string("stdio")) == "stdio"; }
+
+  mcp::EndpointConfig endpoint_config(int read_fd, int write_fd) const {
+    mcp::EndpointConfig c;
+    c.port = endpoint_port_;
+    if (is_stdio()) {
+      c.upstream = mcp::StdioUpstream{read_fd, write_fd};
+    } else {
+      mcp::HttpUpstream up;
+      up.port = uint16_t(config_.vm.value("upstream_port", 0));
+      if (config_.vm.value("transport", "") == "sse") up.transport = mcp::HttpUpstream::Transport::sse;
+      c.upstream = up;
+    }
+    return c;
+  }
+
+  bool probe_once(std::string& detail) {
+    if (is_stdio()) return probe_mcp_initialize(endpoint_port_, "/mcp", std::chrono::seconds(5), detail);
+    return probe_http(uint16_t(config_.vm.value("upstream_port", 0)), std::chrono::seconds(2), detail);
+  }
+
+  RunResult run_once() {
+    drain_pending_signals();
+    ready_failed_ = false;
+    update([](VmState& s) {
+      s.status = Status::starting;
+      s.started_at = unix_now();
+      s.message.clear();
+    });
+    RunResult result;
+    auto started = Clock::now();
+    auto [ep_write, vm_in] = socket_pair();
+    auto [vm_out, ep_read] = socket_pair();
+    std::optional<mcp::Endpoint> endpoint;
+    std::thread endpoint_thread;
+    try {
+      endpoint.emplace(endpoint_config(ep_read.get(), ep_write.get()));
+      endpoint_port_ = endpoint->port();
+      endpoint_thread = std::thread([&] { endpoint->run(); });
+      update([&](VmState& s) { s.endpoint = endpoint->url(); });
+
+      vm::VmSpec spec = spec_;
+      spec.console_log = dir_.console_log();
+      std::shared_ptr<void> network;
+      if (hooks_.attach_network) network = hooks_.attach_network(config_, spec);
+      vm::Vm machine = vm::Vm::start(spec);
+      update([&](VmState& s) { s.qemu = identify(machine.qemu_pid()).value_or(ProcessIdentity{}); });
+      note("QEMU started (pid {})", machine.qemu_pid());
+
+      std::atomic<bool> run_over{false};
+      std::thread prober([&] { probe_until_ready(run_over); });
+      vm::AttachOptions attach;
+      attach.in = vm_in.get();
+      attach.out = vm_out.get();
+      attach.err = stderr_vm_fd_;
+      attach.stop_timeout = std::chrono::hours(24);  // the stop request enforces its own -t
+      attach.boot_timeout = spec.boot_timeout;
+      attach.handle_signals = true;
+      try {
+        result.code = vm::run_attached(machine, attach);
+      } catch (const Error& e) {
+        result.error = e.what();
+      }
+      mark_vm_down();
+      run_over = true;
+      prober.join();
+    } catch (const Error& e) {
+      result.error = e.what();
+    }
+    if (!result.error.empty()) note("run failed: {}", result.error);
+    if (endpoint) endpoint->stop();
+    if (endpoint_thread.joinable()) endpoint_thread.join();
+    result.uptime = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
+    return result;
+  }
+
+  // Wakes stop requests waiting for this run's VM to go down.
+  void mark_vm_down() {
+    {
+      std::lock_guard lock(mu_);
+      vm_down_generation_++;
+      state_.qemu = {};
+    }
+    cv_.notify_all();
+  }
+
+  void probe_until_ready(const std::atomic<bool>& run_over) {
+    auto deadline = Clock::now() + std::chrono::seconds(config_.ready_timeout_s);
+    std::string detail;
+    bool ready = retry_with_backoff([&] { return probe_once(detail); }, deadline,
+                                    [&] { return run_over.load() || stop_requested_.load(); });
+    if (ready) {
+      note("ready");
+      update([](VmState& s) { s.status = Status::running; });
+      return;
+    }
+    if (run_over || stop_requested_) return;
+    std::string why = fmt::format("the server was not ready within {} s ({})", config_.ready_timeout_s,
+                                  detail.empty() ? "no answer" : detail);
+    note("{}: stopping the VM", why);
+    ready_failed_ = true;
+    update([&](VmState& s) { s.message = why; });
+    stop_vm(std::chrono::seconds(5));
+  }
+
+  // Graceful stop: SIGTERM to the server through the init; after `grace`, QEMU is terminated.
+  void stop_vm(std::chrono::milliseconds grace) {
+    stop_requested_ = true;
+    cv_.notify_all();
+    uint64_t generation;
+    ProcessIdentity qemu;
+    {
+      std::lock_guard lock(mu_);
+      generation = vm_down_generation_;
+      qemu = state_.qemu;
+    }
+    ::kill(::getpid(), SIGTERM);
+    std::unique_lock lock(mu_);
+    auto down = [&] { return vm_down_generation_ != generation || state_.qemu.empty(); };
+    if (cv_.wait_for(lock, grace, down)) return;
+    lock.unlock();
+    note("the server did not stop within {} s: terminating QEMU", grace.count() / 1000.0);
+    terminate_process(qemu, 2000);
+    lock.lock();
+    cv_.wait_for(lock, std::chrono::seconds(10), down);
+  }
+
+  void serve_control() {
+    for (;;) {
+      pollfd fds[2] = {{listener_.get(), POLLIN, 0}, {wake_r_.get(), POLLIN, 0}};
+      if (::poll(fds, 2, -1) < 0 && errno != EINTR) return;
+      if (fds[1].revents) return;
+      if (!(fds[0].revents & POLLIN)) continue;
+      int fd = ::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC);
+      if (fd < 0) continue;
+      std::lock_guard lock(connections_mu_);
+      connection_fds_.push_back(fd);
+      connections_.emplace_back([this, fd] { handle_connection(fd); });
+    }
+  }
+
+  void join_connections() {
+    std::lock_guard lock(connections_mu_);
+    for (int fd : connection_fds_) ::shutdown(fd, SHUT_RDWR);
+    for (auto& t : connections_) t.join();
+    for (int fd : connection_fds_) ::close(fd);
+  }
+
+  void handle_connection(int fd) {
+    ControlChannel channel{UniqueFd(::dup(fd))};
+    try {
+      auto request = channel.receive(10000);
+      if (!request) return;
+      std::string op = request->value("op", "");
+      if (op == "status") {
+        channel.send({{"ok", true}, {"state", to_json(snapshot())}});
+      } else if (op == "stop") {
+        double t = request->value("timeout_s", 10.0);
+        note("stop requested (timeout {} s)", t);
+        if (snapshot().status != Status::restarting) update([](VmState& s) { s.status = Status::stopping; });
+        stop_vm(std::chrono::milliseconds(long(std::max(0.0, t) * 1000)));
+        channel.send({{"ok", true}, {"state", to_json(snapshot())}});
+      } else if (op == "exec") {
+        channel.send({{"ok", false}, {"error", "exec is not supported by this build's guest init yet"}});
+      } else {
+        channel.send({{"ok", false}, {"error", fmt::format("unknown control request \"{}\"", op)}});
+      }
+    } catch (const Error& e) {
+      try {
+        channel.send({{"ok", false}, {"error", e.what()}});
+      } catch (const Error&) {
+      }
+    }
+  }
+
+  VmDir dir_;
+  RunnerHooks hooks_;
+  RunConfig config_;
+  vm::VmSpec spec_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  VmState state_;
+  uint64_t vm_down_generation_ = 0;
+  std::atomic<bool> stop_requested_{false};
+  std::atomic<bool> ready_failed_{false};
+  uint16_t endpoint_port_ = 0;
+  int stderr_vm_fd_ = -1;
+  UniqueFd listener_, wake_r_, wake_w_;
+  std::mutex connections_mu_;
+  std::vector<std::thread> connections_;
+  std::vector<int> connection_fds_;
+};
+
+}  // namespace
+
+BackoffSettings restart_backoff_from_env() {
+  BackoffSettings b;
+  if (const char* s = std::getenv("MCPVM_RESTART_DELAY_MS"); s && *s) {
+    long ms = std::max(1L, std::atol(s));
+    b.initial = std::chrono::milliseconds(ms);
+    b.cap = std::chrono::milliseconds(ms * 12);
+  }
+  return b;
+}
+
+int run_runner(const VmDir& dir, const RunnerHooks& hooks) {
+  try {
+    return Runner(dir, hooks).run();
+  } catch (const Error& e) {
+    note("fatal: {}", e.what());
+    try {
+      VmState s = dir.load_state();
+      s.status = Status::error;
+      s.message = e.what();
+      s.qemu = {};
+      dir.save_state(s);
+    } catch (const Error&) {
+    }
+    return 1;
+  }
+}
+
+}  // namespace mcpvm::runner
