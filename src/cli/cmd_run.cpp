@@ -11,6 +11,10 @@
 #include "util/fs.h"
 #include "util/home.h"
 #include "util/log.h"
+#include "runner/lifecycle.h"
+#include "runner/names.h"
+#include "runner/probe.h"
+#include "runner/vm_spec_json.h"
 #include "vm/accel.h"
 #include "vm/attach.h"
 #include "vm/command.h"
@@ -41,6 +45,11 @@ struct RunOptions {
   std::string rootfs;
   std::string image_config;
   std::string console_log;
+  // Detached runs (the runner concern): see docs/runner.md.
+  std::string name;
+  bool remove = false;
+  std::string restart = "no";
+  std::string ready_timeout = "60s";
 };
 
 // The image's command, env, workdir and user (docker's capitalised config keys).
@@ -82,7 +91,7 @@ std::chrono::milliseconds boot_timeout(vm::Accel accel) {
   return accel == vm::Accel::tcg ? std::chrono::seconds(120) : std::chrono::seconds(30);
 }
 
-int run_foreground(const RunOptions& o) {
+vm::VmSpec build_spec(const RunOptions& o) {
   auto [rootfs, image] = locate_image(o);
   std::vector<std::string> env_files;
   for (const auto& f : o.env_files) env_files.push_back(with_context("--env-file", [&] { return read_file(f, 1 << 20); }));
@@ -98,6 +107,27 @@ int run_foreground(const RunOptions& o) {
   spec.guest.workdir = image.working_dir;
   spec.guest.user = image.user;
   spec.boot_timeout = boot_timeout(spec.accel);
+  return spec;
+}
+
+// Detached: a runner process owns the VM; returns once the server answered MCP initialize.
+int run_detached(const RunOptions& o) {
+  runner::RunConfig config;
+  config.name = o.name;
+  if (!config.name.empty()) runner::check_vm_name(config.name);
+  config.image = o.image;
+  config.args = o.args;
+  config.restart = runner::RestartPolicy::parse(o.restart);
+  config.ready_timeout_s = int(runner::parse_duration(o.ready_timeout).count());
+  config.remove_on_exit = o.remove;
+  config.vm["spec"] = runner::spec_to_json(build_spec(o));
+  auto launched = runner::launch_vm(config);
+  std::cout << launched.name << (launched.state.endpoint.empty() ? "" : "  " + launched.state.endpoint) << "\n";
+  return 0;
+}
+
+int run_foreground(const RunOptions& o) {
+  vm::VmSpec spec = build_spec(o);
 
   // The console log stays only when something went wrong (messages point at it).
   auto run_dir = ensure_mcpvm_home() / "vms" / fmt::format("fg-{}", ::getpid());
@@ -129,6 +159,12 @@ const Command kRun{
       app.add_option("--rootfs", o->rootfs)->group("");        // development: boot this squashfs
       app.add_option("--image-config", o->image_config)->group("");  // development: its config JSON
       app.add_option("--console-log", o->console_log)->group("");    // keep the kernel console here
+      app.add_option("--name", o->name, "Name of the VM (detached; default: a generated one)");
+      app.add_flag("--rm", o->remove, "Remove the VM when it ends (detached)");
+      app.add_option("--restart", o->restart, "Restart policy: no, on-failure[:N], always (detached)")
+          ->capture_default_str();
+      app.add_option("--ready-timeout", o->ready_timeout, "How long to wait for the server to be ready (detached)")
+          ->capture_default_str();
       app.add_option("image", o->image, "Image reference or digest")->required();
       app.add_option("args", o->args, "Arguments replacing the image's Cmd (after --)");
       app.footer(
@@ -137,8 +173,7 @@ const Command kRun{
           "  mcpvm run --foreground -e TOKEN=x --memory 1024 mcp/fetch:1\n"
           "Environment: MCPVM_ACCEL=auto|kvm|tcg, MCPVM_KERNEL, MCPVM_BOOT_TIMEOUT (seconds).");
       return [o]() -> int {
-        if (!o->foreground) fail("detached runs are not available yet: use --foreground");
-        return run_foreground(*o);
+        return o->foreground ? run_foreground(*o) : run_detached(*o);
       };
     }};
 
