@@ -2,6 +2,7 @@
 // fuzzed code paths are exercised on every `make test` under g++ (and ASan with `make asan`).
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <random>
 #include <string>
 #include <vector>
