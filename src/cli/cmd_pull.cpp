@@ -1,6 +1,10 @@
 // `mcpvm pull REF`: fetch an image from a registry into the store.
+#include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
+
+#include <cstdio>
 #include <iostream>
 
 #include "cli/command.h"
@@ -21,6 +25,17 @@ struct PullArgs {
   bool quiet = false;
 };
 
+std::atomic<bool> g_interrupted{false};
+
+// Ctrl-C / SIGTERM stop the transfers so every temp file is removed on the way out (exit 130).
+void catch_interrupts() {
+  struct sigaction sa {};
+  sa.sa_handler = [](int) { g_interrupted = true; };
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
 int run_pull(const PullArgs& a) {
   oci::PullOptions o;
   o.platform = oci::Platform::parse(a.platform);
@@ -30,8 +45,17 @@ int run_pull(const PullArgs& a) {
   o.parallel = a.parallel;
   o.quiet = a.quiet;
   o.progress = !a.quiet && ::isatty(STDERR_FILENO);
+  o.registry.cancel = &g_interrupted;
+  catch_interrupts();
   oci::Store store(mcpvm_home());
-  oci::Image image = oci::pull(store, a.ref, o);
+  oci::Image image;
+  try {
+    image = oci::pull(store, a.ref, o);
+  } catch (const Error& e) {
+    if (!g_interrupted) throw;
+    std::fprintf(stderr, "mcpvm: %s\n", e.what());
+    return 130;
+  }
   std::cout << image.reference << " " << image.manifest_digest << "\n";
   return 0;
 }

@@ -139,6 +139,14 @@ Registry::Response Registry::request(const std::string& url, const std::string& 
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
   }
+  if (options_.cancel) {
+    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, options_.cancel);
+    curl_easy_setopt(
+        curl, CURLOPT_XFERINFOFUNCTION, +[](void* p, curl_off_t, curl_off_t, curl_off_t, curl_off_t) -> int {
+          return static_cast<const std::atomic<bool>*>(p)->load() ? 1 : 0;
+        });
+  }
   char errbuf[CURL_ERROR_SIZE] = {0};
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
 
@@ -204,6 +212,7 @@ Registry::Response Registry::request_with_auth(const std::string& url, const std
   for (int attempt = 1;; ++attempt) {
     std::string auth_before = authorization();
     Response r = request(url, accept, sink, max_body);
+    if (r.code == CURLE_ABORTED_BY_CALLBACK || (options_.cancel && *options_.cancel)) fail("interrupted");
     bool retry = (r.code != CURLE_OK && transient(r.code)) || (r.code == CURLE_OK && r.status >= 500);
     if (r.too_large) fail("the response is larger than {} bytes", max_body);
     if (r.code == CURLE_OK && r.status == 401 && !reauthenticated && !r.www_authenticate.empty()) {

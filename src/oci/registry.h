@@ -3,6 +3,7 @@
 // parallel, each on its own curl handle; the auth state is shared.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -22,6 +23,8 @@ struct RegistryOptions {
   int max_attempts = 4;  // for 5xx, timeouts and dropped connections; backoff 250 ms, 500 ms, 1 s
   std::chrono::seconds connect_timeout{10};
   std::chrono::seconds stall_timeout{30};  // a transfer slower than 1 byte/s for this long is retried
+  // When set and true, transfers stop within about a second and fail with "interrupted" (Ctrl-C).
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct FetchedManifest {

@@ -97,6 +97,14 @@ if wait $p1 && wait $p2; then pass "two concurrent pulls both succeed"; else fai
   [ "$(ls "$MCPVM_HOME/blobs/sha256" | wc -l)" = 6 ] &&
   pass "concurrent pulls leave one consistent copy (6 blobs)" || fail "store after concurrent pulls: $(ls -a "$MCPVM_HOME/blobs/sha256")"
 
+# Ctrl-C: transfers stop, temp files are removed, exit 130 (or 0 if it had already finished).
+rm -rf "$MCPVM_HOME"
+"$MCPVM" pull -q --tls-verify=false --parallel 1 "$R/x/big:1" >/dev/null 2>"$WORK/int-err" & pi=$!
+sleep 0.3; kill -INT $pi 2>/dev/null || true; rc=0; wait $pi || rc=$?
+if [ $rc = 130 ] && no_temp_files && ! has_ref "$R/x/big:1" && grep -q "interrupted" "$WORK/int-err"; then
+  pass "SIGINT stops the pull and leaves no temp file"
+elif [ $rc = 0 ] && no_temp_files; then pass "SIGINT arrived after the pull finished; no temp file"
+else fail "SIGINT: exit $rc, $(cat "$WORK/int-err"), temps: $(find "$MCPVM_HOME" -name '.tmp-*')"; fi
 # A pull killed mid-way leaves nothing that reads as valid; the next pull completes it; rmi collects the rest.
 rm -rf "$MCPVM_HOME"
 "$MCPVM" pull -q --tls-verify=false --parallel 1 "$R/x/big:1" >/dev/null 2>&1 & pk=$!
