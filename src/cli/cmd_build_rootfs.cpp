@@ -25,7 +25,6 @@ int run_build_rootfs(const BuildRootfsOptions& o) {
   oci::Image image = store.resolve(o.ref);
   rootfs::BuildOptions options;
   options.compressor = o.compressor;
-  if (o.compressor != "zstd") options.compressor_options.clear();
   if (o.rebuild) {
     std::error_code ec;
     fs::remove(rootfs::rootfs_cache_path(home, image), ec);

@@ -2,6 +2,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <map>
@@ -97,7 +98,7 @@ ArchivePtr open_layer(const LayerSource& layer) {
 
 class Builder {
  public:
-  Builder(SquashfsSink& sink, const BuildOptions& options, BuildStats& stats)
+  Builder(EntrySink& sink, const BuildOptions& options, BuildStats& stats)
       : sink_(sink), options_(options), stats_(stats), budget_(options.limits, stats) {}
 
   void read_layer(const LayerSource& layer) {
@@ -243,7 +244,7 @@ class Builder {
     }
   }
 
-  SquashfsSink& sink_;
+  EntrySink& sink_;
   const BuildOptions& options_;
   BuildStats& stats_;
   Budget budget_;
@@ -252,18 +253,47 @@ class Builder {
   std::vector<char> buffer_;
 };
 
+class DiscardingSink : public EntrySink {
+ public:
+  void write_header(archive_entry*) override {}
+  void write_data(const void*, size_t) override {}
+};
+
 }  // namespace
+
+BuildStats merge_layers(const std::vector<LayerSource>& layers, EntrySink& sink,
+                        const BuildOptions& options) {
+  BuildStats stats;
+  Builder builder(sink, options, stats);
+  for (auto layer = layers.rbegin(); layer != layers.rend(); ++layer)
+    with_context(fmt::format("layer {}", layer->digest), [&] { builder.read_layer(*layer); });
+  builder.finish();
+  return stats;
+}
+
+bool fuzz_one_layer(const uint8_t* data, size_t size) {
+  UniqueFd blob(::memfd_create("fuzz-layer", MFD_CLOEXEC));
+  if (!blob) fail_errno("memfd_create");
+  write_all(blob.get(), std::string_view(reinterpret_cast<const char*>(data), size));
+  LayerSource layer{fmt::format("/proc/self/fd/{}", blob.get()), "application/vnd.oci.image.layer.v1.tar",
+                    "fuzz"};
+  BuildOptions options;
+  options.limits.max_uncompressed_bytes = 64 << 20;  // keep each input cheap
+  DiscardingSink sink;
+  try {
+    merge_layers({layer}, sink, options);
+    return true;
+  } catch (const Error&) {
+    return false;
+  }
+}
 
 BuildStats build_squashfs(const std::vector<LayerSource>& layers, const std::filesystem::path& out,
                           const BuildOptions& options) {
   return with_context(fmt::format("building {}", out.string()), [&] {
-    BuildStats stats;
     AtomicFile file(out, 0600);
     SquashfsSink sink(file.temp_path(), options);
-    Builder builder(sink, options, stats);
-    for (auto layer = layers.rbegin(); layer != layers.rend(); ++layer)
-      with_context(fmt::format("layer {}", layer->digest), [&] { builder.read_layer(*layer); });
-    builder.finish();
+    BuildStats stats = merge_layers(layers, sink, options);
     sink.finish();
     // tar2sqfs truncated and rewrote the temp file in place; commit() fsyncs and renames that inode.
     struct stat by_fd {

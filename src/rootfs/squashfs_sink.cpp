@@ -30,7 +30,9 @@ std::vector<std::string> tar2sqfs_argv(const std::filesystem::path& out, const B
   unsigned jobs = o.jobs != 0 ? o.jobs : std::max(1u, std::thread::hardware_concurrency());
   std::vector<std::string> argv = {"tar2sqfs",     "--quiet",    "--force",    "--no-skip",
                                    "--compressor", o.compressor, "--num-jobs", std::to_string(jobs)};
-  if (!o.compressor_options.empty()) argv.insert(argv.end(), {"--comp-extra", o.compressor_options});
+  std::string extra = o.compressor_options;
+  if (extra.empty() && o.compressor == "zstd") extra = "level=3";
+  if (!extra.empty()) argv.insert(argv.end(), {"--comp-extra", extra});
   argv.push_back(out.string());
   return argv;
 }

@@ -16,16 +16,16 @@
 
 namespace mcpvm::rootfs {
 
-class SquashfsSink {
+class SquashfsSink : public EntrySink {
  public:
   // Starts tar2sqfs writing (overwriting) `out`.
   SquashfsSink(const std::filesystem::path& out, const BuildOptions& options);
-  ~SquashfsSink();
+  ~SquashfsSink() override;
   SquashfsSink(const SquashfsSink&) = delete;
   SquashfsSink& operator=(const SquashfsSink&) = delete;
 
-  void write_header(archive_entry* entry);
-  void write_data(const void* data, size_t size);
+  void write_header(archive_entry* entry) override;
+  void write_data(const void* data, size_t size) override;
   // Ends the stream and waits for tar2sqfs. Throws Error with tar2sqfs's message if it failed.
   void finish();
 
