@@ -5,3 +5,6 @@ target_link_libraries(rootfs_oracle_test PRIVATE mcpvm_rootfs mcpvm_oci GTest::g
 target_include_directories(rootfs_oracle_test PRIVATE ${CMAKE_SOURCE_DIR}/src ${CMAKE_SOURCE_DIR}/tests)
 target_compile_definitions(rootfs_oracle_test PRIVATE MCPVM_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
 mcpvm_integration_test(rootfs_oracle COMMAND $<TARGET_FILE:rootfs_oracle_test> TIMEOUT 600 LABELS rootfs)
+
+# The CLI path: import, build-rootfs (built, then cached), images, a hostile image's error, rmi.
+mcpvm_integration_test(rootfs_cli COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/rootfs_cli.sh TIMEOUT 300 LABELS rootfs)
