@@ -27,6 +27,13 @@
 #define MCPVM_RUN_HAS_STORE 1
 #endif
 
+#if __has_include("cli/network_flags.h")
+#include "cli/network_flags.h"
+#include "net/user_network.h"
+#include "util/fd.h"
+#define MCPVM_RUN_HAS_NET 1
+#endif
+
 namespace mcpvm::cli {
 namespace {
 
@@ -50,6 +57,9 @@ struct RunOptions {
   bool remove = false;
   std::string restart = "no";
   std::string ready_timeout = "60s";
+#ifdef MCPVM_RUN_HAS_NET
+  NetworkFlags net;  // docs/net.md; none given = the "network" profile (egress, no host loopback)
+#endif
 };
 
 // The image's command, env, workdir and user (docker's capitalised config keys).
@@ -120,7 +130,20 @@ int run_detached(const RunOptions& o) {
   config.restart = runner::RestartPolicy::parse(o.restart);
   config.ready_timeout_s = int(runner::parse_duration(o.ready_timeout).count());
   config.remove_on_exit = o.remove;
-  config.vm["spec"] = runner::spec_to_json(build_spec(o));
+  vm::VmSpec spec = build_spec(o);
+#ifdef MCPVM_RUN_HAS_NET
+  // Refuse bad flags here rather than in the runner; the runner resolves the saved flags again for every
+  // boot (cmd_runner.cpp), so `start` after a host reboot gets the same policy and binds the forwards.
+  (void)resolve_network_flags(o.net, spec.guest.hostname);
+  config.vm["network_flags"] = {{"publish", o.net.publish},
+                                {"permission_profile", o.net.permission_profile},
+                                {"allow_host", o.net.allow_host},
+                                {"allow_port", o.net.allow_port},
+                                {"network", o.net.network},
+                                {"add_host", o.net.add_host},
+                                {"allow_host_loopback", o.net.allow_host_loopback}};
+#endif
+  config.vm["spec"] = runner::spec_to_json(spec);
   auto launched = runner::launch_vm(config);
   std::cout << launched.name << (launched.state.endpoint.empty() ? "" : "  " + launched.state.endpoint) << "\n";
   return 0;
@@ -134,7 +157,22 @@ int run_foreground(const RunOptions& o) {
   make_private_dirs(run_dir);
   spec.console_log = o.console_log.empty() ? run_dir / "console.log" : std::filesystem::path(o.console_log);
 
+#ifdef MCPVM_RUN_HAS_NET
+  // Declared before the VM so it outlives it (the stack's thread relays QEMU's frames).
+  std::unique_ptr<net::UserNetwork> network;
+  UniqueFd frames;
+  NetworkSetup setup = resolve_network_flags(o.net, spec.guest.hostname);  // throws: refuse to start
+  if (setup.user_network) {
+    network = std::make_unique<net::UserNetwork>(*setup.user_network);  // throws if a -p port can't bind
+    frames = network->take_guest_fd();
+    spec.network_fd = frames.get();
+    spec.guest.network = setup.guest_network;
+  }
+#endif
   vm::Vm machine = vm::Vm::start(spec);
+#ifdef MCPVM_RUN_HAS_NET
+  frames.reset();  // QEMU holds its own copy now
+#endif
   vm::AttachOptions attach;
   attach.stop_timeout = std::chrono::milliseconds(long(o.stop_timeout_s * 1000));
   attach.boot_timeout = spec.boot_timeout;
@@ -165,6 +203,9 @@ const Command kRun{
           ->capture_default_str();
       app.add_option("--ready-timeout", o->ready_timeout, "How long to wait for the server to be ready (detached)")
           ->capture_default_str();
+#ifdef MCPVM_RUN_HAS_NET
+      add_network_flags(app, o->net);
+#endif
       app.add_option("image", o->image, "Image reference or digest")->required();
       app.add_option("args", o->args, "Arguments replacing the image's Cmd (after --)");
       app.footer(

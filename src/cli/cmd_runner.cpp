@@ -5,6 +5,8 @@
 #include "cli/command.h"
 #include "runner/runner.h"
 #include "util/error.h"
+#include "util/fs.h"
+#include "util/log.h"
 
 #if __has_include("cli/network_flags.h")
 #include "cli/network_flags.h"
@@ -15,12 +17,34 @@
 namespace mcpvm::cli {
 namespace {
 
-runner::RunnerHooks runner_hooks() {
+#ifdef MCPVM_RUNNER_HAS_NET
+// What one boot's network keeps alive, and its record: DIR/network.json holds the policy summary from
+// the start of the run and the counters (docs/net.md) once it ends.
+struct AttachedNetwork {
+  std::shared_ptr<net::UserNetwork> network;
+  UniqueFd guest_fd;  // our copy of QEMU's end
+  std::filesystem::path record;
+  nlohmann::json summary;
+
+  void save(const nlohmann::json& counters) const {
+    try {
+      write_file_atomic(record, nlohmann::json{{"summary", summary}, {"counters", counters}}.dump(2) + "\n");
+    } catch (const std::exception& e) {
+      log::warn("recording the network counters: {}", e.what());
+    }
+  }
+  ~AttachedNetwork() {
+    if (network) save(network->counters().to_json());
+  }
+};
+#endif
+
+runner::RunnerHooks runner_hooks([[maybe_unused]] const std::filesystem::path& dir) {
   runner::RunnerHooks hooks;
 #ifdef MCPVM_RUNNER_HAS_NET
   // config.vm["network_flags"] holds `run`'s network flags verbatim; they are resolved again for every
   // boot so port forwards are bound by the runner that serves them.
-  hooks.attach_network = [](const runner::RunConfig& config, vm::VmSpec& spec) -> std::shared_ptr<void> {
+  hooks.attach_network = [dir](const runner::RunConfig& config, vm::VmSpec& spec) -> std::shared_ptr<void> {
     auto it = config.vm.find("network_flags");
     if (it == config.vm.end() || it->is_null()) return nullptr;
     NetworkFlags flags;
@@ -33,13 +57,15 @@ runner::RunnerHooks runner_hooks() {
     flags.allow_host_loopback = it->value("allow_host_loopback", false);
     NetworkSetup setup = resolve_network_flags(flags, spec.guest.hostname);
     if (!setup.user_network) return nullptr;
-    auto network = std::make_shared<net::UserNetwork>(*setup.user_network);
-    auto guest_fd = std::make_shared<UniqueFd>(network->take_guest_fd());
-    spec.network_fd = guest_fd->get();
+    auto attached = std::make_shared<AttachedNetwork>();
+    attached->record = dir / "network.json";
+    attached->summary = setup.summary;
+    attached->network = std::make_shared<net::UserNetwork>(*setup.user_network);
+    attached->guest_fd = attached->network->take_guest_fd();
+    spec.network_fd = attached->guest_fd.get();
     spec.guest.network = setup.guest_network;
-    // Keep both alive for the run: the stack, and our copy of QEMU's end until QEMU has it.
-    return std::make_shared<std::pair<std::shared_ptr<net::UserNetwork>, std::shared_ptr<UniqueFd>>>(
-        network, guest_fd);
+    attached->save(nullptr);
+    return attached;  // alive for the run
   };
 #endif
   return hooks;
@@ -49,7 +75,7 @@ const Command kRunner{"__runner", "", 1000, [](CLI::App& app) {
                         app.group("");  // hidden: only `run`/`start` spawn it
                         auto dir = std::make_shared<std::string>();
                         app.add_option("dir", *dir, "The VM directory")->required();
-                        return [dir] { return runner::run_runner(runner::VmDir(*dir), runner_hooks()); };
+                        return [dir] { return runner::run_runner(runner::VmDir(*dir), runner_hooks(*dir)); };
                       }};
 
 }  // namespace
