@@ -90,15 +90,17 @@ class Session {
         {vm_.ctl_fd(), POLLIN, 0},
         {out_.eof ? -1 : out_.from, POLLIN, 0},
         {err_.eof ? -1 : err_.from, POLLIN, 0},
-        {stdin_open_ && ready_ ? o_.in : -1, POLLIN, 0},
+        {stdin_open_ && ready_ && pending_stdin_.empty() ? o_.in : -1, POLLIN, 0},
         {signals_.fd(), POLLIN, 0},
+        {stdin_open_ && !pending_stdin_.empty() ? vm_.stdin_fd() : -1, POLLOUT, 0},
     };
     int n = ::poll(fds.data(), fds.size(), int(std::clamp<long>(ms_until_next_deadline(), 0, 1000)));
     if (n < 0 && errno != EINTR) fail_errno("poll");
     if (fds[2].revents) out_.pump();
     if (fds[3].revents) err_.pump();
     if (fds[1].revents) read_ctl();
-    if (fds[4].revents) forward_stdin();
+    if (fds[4].revents) read_stdin();
+    if (fds[6].revents) write_stdin();
     if (fds[5].revents) on_signal(signals_.take());
     if (result_ && output_complete()) return finish(*result_);
     if (fds[0].revents || vm_.qemu().poll()) return on_qemu_exit();
@@ -163,39 +165,24 @@ class Session {
     return (out_ok && err_ok) || (drain_deadline_ && Clock::now() > *drain_deadline_);
   }
 
-  void forward_stdin() {
+  // Host stdin is read only when the previous chunk has been handed to the VM, so a server that does
+  // not read its stdin never blocks this loop (control messages and output keep flowing).
+  void read_stdin() {
     char buf[65536];
     ssize_t n = ::read(o_.in, buf, sizeof buf);
-    if (n > 0) {
-      try {
-        write_all_nonblocking(vm_.stdin_fd(), {buf, size_t(n)});
-      } catch (const Error&) {
-        close_stdin();
-      }
-    } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-      close_stdin();
-    }
+    if (n > 0) pending_stdin_.assign(buf, size_t(n));
+    else if (n == 0 || (errno != EAGAIN && errno != EINTR)) close_stdin();
   }
 
-  void write_all_nonblocking(int fd, std::string_view data) {
-    while (!data.empty()) {
-      ssize_t w = ::write(fd, data.data(), data.size());
-      if (w > 0) {
-        data.remove_prefix(size_t(w));
-        continue;
-      }
-      if (w < 0 && errno != EAGAIN && errno != EINTR) fail_errno("writing to the server's stdin");
-      // The guest is slow to take stdin: keep its output flowing meanwhile, or both sides could stall.
-      pollfd p[3] = {{fd, POLLOUT, 0}, {out_.eof ? -1 : out_.from, POLLIN, 0}, {err_.eof ? -1 : err_.from, POLLIN, 0}};
-      ::poll(p, 3, 100);
-      if (p[1].revents) out_.pump();
-      if (p[2].revents) err_.pump();
-      if (vm_.qemu().poll()) fail("the VM stopped");
-    }
+  void write_stdin() {
+    ssize_t n = ::write(vm_.stdin_fd(), pending_stdin_.data(), pending_stdin_.size());
+    if (n > 0) pending_stdin_.erase(0, size_t(n));
+    else if (n < 0 && errno != EAGAIN && errno != EINTR) close_stdin();
   }
 
   void close_stdin() {
     stdin_open_ = false;
+    pending_stdin_.clear();
     vm_.close_stdin();  // QEMU reads the rest, then the end: the guest's port reads EOF
   }
 
@@ -273,6 +260,7 @@ class Session {
   std::optional<Clock::time_point> kill_at_, drain_deadline_;
   std::optional<int> result_;
   uint64_t expect_out_ = 0, expect_err_ = 0;
+  std::string pending_stdin_;
 };
 
 }  // namespace
