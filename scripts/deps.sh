@@ -13,7 +13,7 @@ PKGS=(
   qemu-system-x86 kmod xz-utils cpio
   # tests: a real registry, image tools, squashfs oracle, a busybox rootfs, node for MCP servers/clients
   docker-registry skopeo umoci squashfs-tools squashfs-tools-ng busybox-static apache2-utils
-  nodejs iproute2 procps curl jq bc
+  nodejs iproute2 procps curl jq bc python3
 )
 
 if [ "$(id -u)" -ne 0 ]; then
