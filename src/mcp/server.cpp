@@ -347,8 +347,9 @@ namespace {
 // Lingering close: a client still uploading a rejected body would see a reset instead of our answer if
 // we closed at once, so read and drop what it sends (bounded in time and bytes).
 net::awaitable<void> discard_input(beast::tcp_stream& stream) {
+  // No shutdown of our side first: some clients (undici) treat a FIN during their upload as a failure
+  // instead of reading the answer; they close after reading it (it says Connection: close).
   beast::error_code ec;
-  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
   stream.expires_after(std::chrono::seconds(10));
   std::vector<char> scratch(64 * 1024);
   size_t total = 0;
