@@ -138,6 +138,7 @@ class Runner {
       state_ = VmState{};
       state_.created_at = unix_now();
     }
+    endpoint_port_ = port_of(state_.endpoint);  // keep the URL of an earlier run when the port is free
     state_.name = dir_.name();
     state_.image = config_.image;
     state_.runner = self_identity();
@@ -206,6 +207,13 @@ class Runner {
     }
   }
 
+  static uint16_t port_of(const std::string& url) {
+    auto colon = url.rfind(':');
+    if (colon == std::string::npos) return 0;
+    int port = std::atoi(url.c_str() + colon + 1);
+    return port > 0 && port < 65536 ? uint16_t(port) : 0;
+  }
+
   bool is_stdio() const { return config_.vm.value("transport", std::string("stdio")) == "stdio"; }
 
   mcp::EndpointConfig endpoint_config(int read_fd, int write_fd) const {
@@ -242,7 +250,14 @@ class Runner {
     std::optional<mcp::Endpoint> endpoint;
     std::thread endpoint_thread;
     try {
-      endpoint.emplace(endpoint_config(ep_read.get(), ep_write.get()));
+      try {
+        endpoint.emplace(endpoint_config(ep_read.get(), ep_write.get()));
+      } catch (const Error& e) {
+        if (endpoint_port_ == 0) throw;
+        note("port {} of the previous run is taken ({}); using a new one", endpoint_port_, e.what());
+        endpoint_port_ = 0;
+        endpoint.emplace(endpoint_config(ep_read.get(), ep_write.get()));
+      }
       endpoint_port_ = endpoint->port();
       endpoint_thread = std::thread([&] { endpoint->run(); });
       update([&](VmState& s) { s.endpoint = endpoint->url(); });
@@ -266,13 +281,13 @@ class Runner {
       attach.handle_signals = true;
       try {
         result.code = vm::run_attached(machine, attach);
-      } catch (const Error& e) {
+      } catch (const std::exception& e) {
         result.error = e.what();
       }
       mark_vm_down();
       run_over = true;
       prober.join();
-    } catch (const Error& e) {
+    } catch (const std::exception& e) {  // Error, or anything a library below throws
       result.error = e.what();
     }
     if (!result.error.empty()) note("run failed: {}", result.error);
@@ -414,7 +429,7 @@ BackoffSettings restart_backoff_from_env() {
 int run_runner(const VmDir& dir, const RunnerHooks& hooks) {
   try {
     return Runner(dir, hooks).run();
-  } catch (const Error& e) {
+  } catch (const std::exception& e) {
     note("fatal: {}", e.what());
     try {
       VmState s = dir.load_state();

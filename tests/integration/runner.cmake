@@ -1,0 +1,4 @@
+# Detached VM lifecycle under TCG (real QEMU, real guest kernel): see runner_lifecycle.sh.
+mcpvm_integration_test(runner_lifecycle
+  COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/runner_lifecycle.sh ${CMAKE_BINARY_DIR}
+  TIMEOUT 600 LABELS lifecycle)

@@ -1,0 +1,253 @@
+#!/usr/bin/env bash
+# Lifecycle of detached VMs under TCG (issue 5): run / ls / logs / inspect / stop / start / restart / rm,
+# kill -9 of the runner and of QEMU, readiness failure, restart-policy counts, concurrent same-name runs,
+# corrupt state. After each scenario: no process of that VM may remain, checked by pid + start time from
+# state.json and by scanning /proc for our binaries (mcpvm __runner DIR, qemu-system-* with DIR).
+#
+# usage: runner_lifecycle.sh BUILD_DIR [SCENARIO...]     (needs the guest kernel: scripts/fetch-kernel.sh)
+set -uo pipefail
+build=$(cd "${1:?usage: runner_lifecycle.sh BUILD_DIR}" && pwd)
+shift
+src=${MCPVM_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+mcpvm=$build/bin/mcpvm
+export MCPVM_BIN_DIR=$build/bin
+
+# A short MCPVM_HOME keeps the control socket path well under the 108-byte limit.
+work=$(mktemp -d /tmp/mcpvm-lc-XXXXXX)
+export MCPVM_HOME=$work/home
+export MCPVM_RESTART_DELAY_MS=300
+failures=0
+
+cleanup() {
+  # Whatever a failed scenario left: kill it through the product, then by scan as a last resort.
+  for d in "$MCPVM_HOME"/vms/*/; do [ -d "$d" ] && "$mcpvm" rm -f "$(basename "$d")" >/dev/null 2>&1; done
+  for f in $(grep -l -s -a -F -- "$work/" /proc/[0-9]*/cmdline); do
+    p=${f#/proc/}
+    [ "${p%/cmdline}" != $$ ] && kill -9 "${p%/cmdline}" 2>/dev/null
+  done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+log() { printf '[%s] %s\n' "$(date +%T)" "$*"; }
+fail() { log "FAIL: $*"; failures=$((failures + 1)); }
+check() { if eval "$1"; then log "ok: $2"; else fail "$2 (${1})"; fi; }
+
+# --- fixtures: a busybox rootfs with the static demo MCP server, as a squashfs ---------------------------
+rootfs=$work/rootfs
+bash "$src/tests/fixtures/make-busybox-rootfs.sh" "$rootfs" >/dev/null
+install -D -m 0755 "$build/bin/mcpvm-demo-server" "$rootfs/usr/local/bin/mcpvm-demo-server"
+mksquashfs "$rootfs" "$work/demo.sqfs" -quiet -noappend -all-root >/dev/null || { echo "mksquashfs failed"; exit 1; }
+cat > "$work/demo.json" <<'J'
+{"Entrypoint": ["/usr/local/bin/mcpvm-demo-server"], "Env": ["PATH=/usr/local/bin:/bin"], "User": "app"}
+J
+cat > "$work/sh.json" <<'J'
+{"Entrypoint": ["/bin/sh", "-c"], "Env": ["PATH=/bin"]}
+J
+demo=(--rootfs "$work/demo.sqfs" --image-config "$work/demo.json")
+shell=(--rootfs "$work/demo.sqfs" --image-config "$work/sh.json")
+
+state() { cat "$MCPVM_HOME/vms/$1/state.json" 2>/dev/null; }
+field() { state "$1" | jq -r "$2" 2>/dev/null; }
+ls_status() { "$mcpvm" ls -a --json | jq -r --arg n "$1" '.[] | select(.name == $n) | .status'; }
+
+# Processes of VM $1 by /proc scan: runner (mcpvm __runner DIR) or QEMU (its args mention DIR/).
+vm_procs() {
+  local dir=$MCPVM_HOME/vms/$1 f cmd
+  # Candidates first (one grep over all command lines), then the exact rules for each.
+  for f in $(grep -l -s -a -F -- "$dir" /proc/[0-9]*/cmdline); do
+    cmd=$(tr '\0' '\n' 2>/dev/null < "$f") || continue
+    local pid=${f#/proc/}
+    pid=${pid%/cmdline}
+    if printf '%s\n' "$cmd" | grep -qx -- "$dir" && printf '%s\n' "$cmd" | grep -qx -- "__runner"; then echo "$pid"; continue; fi
+    if printf '%s\n' "$cmd" | head -1 | grep -q 'qemu-system' && printf '%s\n' "$cmd" | grep -q -- "$dir/"; then echo "$pid"; fi
+  done
+}
+
+# Is the process recorded as {pid, start_time} still the same live process?
+alive_identity() {
+  local pid=$1 start=$2
+  [ -n "$pid" ] && [ "$pid" != null ] || return 1
+  local stat
+  stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 1
+  local rest=${stat##*) }
+  # shellcheck disable=SC2086
+  set -- $rest
+  [ "$1" != Z ] && [ "${20}" = "$start" ]
+}
+
+# Saves the identities of the VM's processes (call while it runs) for no_leftovers.
+remember() { recorded_runner=$(field "$1" '"\(.runner.pid) \(.runner.start_time)"'); recorded_qemu=$(field "$1" '"\(.qemu.pid) \(.qemu.start_time)"'); }
+
+no_leftovers() {
+  local name=$1 waited=0
+  while [ -n "$(vm_procs "$name")" ] && [ $waited -lt 50 ]; do sleep 0.2; waited=$((waited + 1)); done
+  check '[ -z "$(vm_procs "$name")" ]' "$name: no process left in /proc"
+  # shellcheck disable=SC2086
+  check '! alive_identity ${recorded_runner:-none 0}' "$name: the recorded runner (pid+start time) is gone"
+  # shellcheck disable=SC2086
+  check '! alive_identity ${recorded_qemu:-none 0}' "$name: the recorded QEMU (pid+start time) is gone"
+}
+
+mcp_initialize() {  # URL -> prints the JSON-RPC response body
+  curl -s --max-time 30 -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \
+    -d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-03-26","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}' "$1"
+}
+
+# --- scenarios -------------------------------------------------------------------------------------------
+scenario_basic() {
+  log "== basic: run / ls / inspect / logs / stop / start / restart / rm"
+  out=$("$mcpvm" run --name basic "${demo[@]}" image-unused 2>&1)
+  check '[ $? -eq 0 ] || true' "run returned"
+  check 'echo "$out" | grep -q "^basic"' "run prints the name ($out)"
+  url=$(field basic .endpoint)
+  check 'echo "$out" | grep -qF "$url" && [ -n "$url" ]' "run prints the endpoint URL"
+  check '[ "$(ls_status basic)" = running ]' "ls: running"
+  check '"$mcpvm" ls | grep -q "^basic .*running.*$url"' "ls table shows status and endpoint"
+  check 'mcp_initialize "$url" | grep -q "\"serverInfo\""' "the endpoint answers initialize"
+  check '"$mcpvm" inspect basic | jq -e ".state.runner.pid > 0 and .state.qemu.pid > 0 and (.processes | length) == 2" >/dev/null' "inspect: pids and 2 live processes"
+  check '[ "$(stat -c %a "$MCPVM_HOME/vms/basic")" = 700 ] && [ "$(stat -c %a "$MCPVM_HOME/vms/basic/control.sock")" = 600 ] && [ "$(stat -c %a "$MCPVM_HOME/vms/basic/state.json")" = 600 ]' "permissions 0700 dir, 0600 socket/state"
+  check '"$mcpvm" logs --console basic >/dev/null && [ -f "$MCPVM_HOME/vms/basic/logs/console.log" ]' "logs --console reads the guest console"
+  check '"$mcpvm" logs --runner basic | grep -q "ready"' "logs --runner shows the runner's log"
+  remember basic
+  t0=$(date +%s)
+  check '"$mcpvm" stop -t 10 basic >/dev/null' "stop"
+  check '[ $(( $(date +%s) - t0 )) -lt 10 ]' "graceful stop did not need the timeout"
+  check '[ "$(ls_status basic)" = stopped ]' "ls: stopped"
+  check '[ -z "$("$mcpvm" ls --json | jq -r ".[].name")" ]' "ls without -a hides stopped VMs"
+  no_leftovers basic
+  check '"$mcpvm" start basic | grep -q basic' "start"
+  check '[ "$(ls_status basic)" = running ]' "running after start"
+  check '[ "$(field basic .endpoint)" = "$url" ]' "the endpoint URL is the same after start"
+  check 'mcp_initialize "$url" | grep -q "\"serverInfo\""' "endpoint answers after start"
+  remember basic
+  check '"$mcpvm" restart basic >/dev/null' "restart"
+  check '[ "$(ls_status basic)" = running ]' "running after restart"
+  no_leftovers basic   # the previous run's processes
+  remember basic
+  check '! "$mcpvm" rm basic 2>/dev/null' "rm refuses a running VM"
+  check '"$mcpvm" rm -f basic >/dev/null' "rm -f"
+  check '[ ! -e "$MCPVM_HOME/vms/basic" ]' "rm -f removed the directory"
+  no_leftovers basic
+}
+
+scenario_kill_runner() {
+  log "== kill -9 of the runner"
+  "$mcpvm" run --name kr "${demo[@]}" x >/dev/null 2>&1 || fail "run kr"
+  remember kr
+  kill -9 "${recorded_runner%% *}"
+  sleep 0.5
+  s=$(ls_status kr)
+  check '[ "$s" = error ] || [ "$s" = unhealthy ]' "ls after kill -9 of the runner: $s"
+  no_leftovers kr   # QEMU dies with its runner (PDEATHSIG)
+  check '"$mcpvm" stop kr >/dev/null' "stop after the runner died"
+  check '[ "$(ls_status kr)" = stopped ]' "stopped"
+  check '"$mcpvm" start kr >/dev/null' "start again after the runner died"
+  check '[ "$(ls_status kr)" = running ]' "running again"
+  remember kr
+  check '"$mcpvm" rm -f kr >/dev/null' "rm -f"
+  no_leftovers kr
+}
+
+scenario_kill_qemu() {
+  log "== kill -9 of QEMU (restart no)"
+  "$mcpvm" run --name kq "${demo[@]}" x >/dev/null 2>&1 || fail "run kq"
+  remember kq
+  kill -9 "${recorded_qemu%% *}"
+  for _ in $(seq 50); do [ "$(field kq .status)" = error ] && break; sleep 0.2; done
+  check '[ "$(ls_status kq)" = error ]' "ls after kill -9 of QEMU: error"
+  check '[ -n "$(field kq .message)" ]' "the state says why: $(field kq .message)"
+  no_leftovers kq
+  check '"$mcpvm" rm kq >/dev/null' "rm (no -f needed)"
+}
+
+scenario_kill_qemu_restart() {
+  log "== kill -9 of QEMU with --restart always"
+  "$mcpvm" run --name kqa --restart always "${demo[@]}" x >/dev/null 2>&1 || fail "run kqa"
+  remember kqa
+  first_qemu=$recorded_qemu
+  kill -9 "${recorded_qemu%% *}"
+  for _ in $(seq 300); do
+    [ "$(field kqa .status)" = running ] && [ "$(field kqa '"\(.qemu.pid) \(.qemu.start_time)"')" != "$first_qemu" ] && break
+    sleep 0.2
+  done
+  check '[ "$(field kqa .status)" = running ] && [ "$(field kqa .restart_count)" = 1 ]' "restarted once, running"
+  url=$(field kqa .endpoint)
+  check 'mcp_initialize "$url" | grep -q "\"serverInfo\""' "endpoint answers after the restart"
+  remember kqa
+  check '"$mcpvm" rm -f kqa >/dev/null' "rm -f"
+  no_leftovers kqa
+}
+
+scenario_restart_policy() {
+  log "== restart policy on-failure:2 with a crashing server"
+  out=$("$mcpvm" run --name crash --restart on-failure:2 --ready-timeout 60 "${shell[@]}" x -- 'echo boom >&2; exit 3' 2>&1)
+  check '[ -n "$out" ]' "run reports the failure"
+  check 'echo "$out" | grep -q boom' "the failure shows the last log lines"
+  check '[ "$(ls_status crash)" = exited ]' "exited after giving up: $(ls_status crash)"
+  check '[ "$(field crash .exit_code)" = 3 ]' "exit code 3 recorded"
+  check '[ "$(field crash .restart_count)" = 2 ]' "2 restarts ($(field crash .restart_count))"
+  check '[ "$("$mcpvm" logs crash | grep -c boom)" = 3 ]' "3 runs in the server log"
+  check '"$mcpvm" logs --tail 1 crash | grep -qx boom' "logs --tail 1"
+  check '"$mcpvm" rm crash >/dev/null' "rm"
+  no_leftovers crash
+}
+
+scenario_ready_timeout() {
+  log "== readiness failure"
+  t0=$(date +%s)
+  out=$("$mcpvm" run --name slow --ready-timeout 8 "${shell[@]}" x -- 'echo never-ready >&2; sleep 600' 2>&1)
+  rc=$?
+  check '[ $rc -ne 0 ]' "run fails"
+  check 'echo "$out" | grep -q "not ready within 8 s"' "says why ($out)"
+  check 'echo "$out" | grep -q never-ready' "shows the last log lines"
+  check '[ "$(ls_status slow)" = error ]' "status error"
+  recorded_runner="" recorded_qemu=""
+  no_leftovers slow
+  check '"$mcpvm" rm slow >/dev/null' "rm"
+}
+
+scenario_same_name() {
+  log "== two concurrent runs with the same name"
+  "$mcpvm" run --name twin "${demo[@]}" x >"$work/twin1" 2>&1 & p1=$!
+  "$mcpvm" run --name twin "${demo[@]}" x >"$work/twin2" 2>&1 & p2=$!
+  wait $p1; r1=$?; wait $p2; r2=$?
+  check '[ $((r1 + r2)) -ne 0 ] && { [ $r1 -eq 0 ] || [ $r2 -eq 0 ]; }' "exactly one wins ($r1, $r2)"
+  check 'cat "$work/twin1" "$work/twin2" | grep -q "already in use"' "the loser gets a clear error"
+  check '[ "$(ls_status twin)" = running ]' "the winner runs"
+  check '! "$mcpvm" run --name "bad/name" "${demo[@]}" x 2>/dev/null' "an invalid name is refused"
+  remember twin
+  check '"$mcpvm" rm -f twin >/dev/null' "rm -f"
+  no_leftovers twin
+}
+
+scenario_corrupt_state() {
+  log "== corrupt and truncated state"
+  "$mcpvm" run --name bad "${demo[@]}" x >/dev/null 2>&1 || fail "run bad"
+  remember bad
+  "$mcpvm" stop -t 2 bad >/dev/null
+  printf '{"name": "bad", "sta' > "$MCPVM_HOME/vms/bad/state.json"
+  check '"$mcpvm" ls -a 2>&1 | grep -q "^bad .*error"' "ls shows a corrupt VM as error"
+  check '"$mcpvm" inspect bad | jq -e ".note | test(\"rm -f\")" >/dev/null' "inspect says how to recover"
+  check '"$mcpvm" rm -f bad >/dev/null' "rm -f works on a corrupt VM"
+  mkdir -p "$MCPVM_HOME/vms/empty"
+  check '"$mcpvm" ls -a | grep -q "^empty .*error"' "a VM dir without state is listed as error"
+  check '"$mcpvm" rm -f empty >/dev/null && [ ! -e "$MCPVM_HOME/vms/empty" ]' "rm -f removes it"
+  check '"$mcpvm" stop nosuch 2>&1 | grep -q "no such VM"' "stop of an unknown VM"
+}
+
+scenario_rm_on_exit() {
+  log "== --rm"
+  "$mcpvm" run --rm --name gone "${shell[@]}" x -- 'exit 0' >/dev/null 2>&1
+  for _ in $(seq 50); do [ -e "$MCPVM_HOME/vms/gone" ] || break; sleep 0.2; done
+  check '[ ! -e "$MCPVM_HOME/vms/gone" ]' "--rm removed the VM after it ended"
+  no_leftovers gone
+}
+
+all=(basic kill_runner kill_qemu kill_qemu_restart restart_policy ready_timeout same_name corrupt_state rm_on_exit)
+for s in "${@:-${all[@]}}"; do "scenario_$s"; done
+if [ $failures -ne 0 ]; then
+  log "$failures check(s) failed"
+  exit 1
+fi
+log "all lifecycle checks passed"
