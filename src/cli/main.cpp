@@ -51,6 +51,11 @@ int main_impl(int argc, char** argv) {
   for (const Command* c : commands) {
     CLI::App* sub = app.add_subcommand(c->name, c->summary);
     Action action = c->setup(*sub);
+    // docker's grammar: a repeatable option takes exactly one value per occurrence, so in
+    // `run -e A=1 IMAGE` the image is a positional argument, not a second value of -e.
+    for (CLI::Option* opt : sub->get_options()) {
+      if (!opt->get_positional() && opt->get_items_expected_max() > 1) opt->allow_extra_args(false);
+    }
     sub->callback([&chosen, action] { chosen = action; });
   }
 
