@@ -18,6 +18,7 @@
 #include "net/frame_stream.h"
 #include "util/error.h"
 #include "util/log.h"
+#include "util/signal_mask.h"
 
 namespace mcpvm::net {
 
@@ -449,6 +450,7 @@ UserNetwork::UserNetwork(UserNetworkConfig config) : impl_(std::make_unique<Impl
     if (i.slirp) slirp_cleanup(i.slirp);
     throw;
   }
+  ScopedBlockAllSignals helper_threads_take_no_signals;
   for (int t = 0; t < kResolverThreads; ++t) i.resolvers.emplace_back([&i] { i.resolver_main(); });
   i.loop = std::thread([&i] { i.run(); });
 }
