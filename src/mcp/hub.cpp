@@ -434,6 +434,21 @@ void Hub::on_response(json response) {
   }
 }
 
+// Ends one pending request with an error: a failed initialize answers every client waiting for it and
+// lets the next initialize try again; any other request answers its own client.
+void Hub::fail_pending(int64_t upstream_id, json err) {
+  auto it = pending_.find(upstream_id);
+  if (it == pending_.end()) return;
+  if (!it->second.initialize) return finish_pending(upstream_id, err);
+  pending_.erase(it);
+  for (auto& w : std::exchange(init_waiters_, {}))
+    if (Session* s = find_session(w.session)) {
+      err["id"] = w.client_id;
+      push_response(*s, w.stream, err);
+    }
+  init_state_ = InitState::none;
+}
+
 void Hub::finish_pending(int64_t upstream_id, const json& response) {
   auto it = pending_.find(upstream_id);
   Pending p = std::move(it->second);
@@ -514,17 +529,7 @@ void Hub::upstream_failed(const std::string& reason) {
     auto it = pending_.find(id);
     if (it == pending_.end()) continue;
     json err = make_error(nullptr, rpc::kServerUnavailable, "MCP server unavailable: " + reason);
-    if (it->second.initialize) {
-      pending_.erase(it);
-      for (auto& w : std::exchange(init_waiters_, {}))
-        if (Session* s = find_session(w.session)) {
-          err["id"] = w.client_id;
-          push_response(*s, w.stream, err);
-        }
-      init_state_ = InitState::none;
-    } else {
-      finish_pending(id, err);
-    }
+    fail_pending(id, std::move(err));
   }
   server_requests_.clear();
 }
@@ -544,17 +549,7 @@ void Hub::tick(Clock::time_point now) {
     json err =
         make_error(nullptr, rpc::kRequestTimeout,
                    fmt::format("MCP server did not answer within {} ms", options_.request_timeout.count()));
-    if (it->second.initialize) {
-      pending_.erase(it);
-      for (auto& w : std::exchange(init_waiters_, {}))
-        if (Session* s = find_session(w.session)) {
-          err["id"] = w.client_id;
-          push_response(*s, w.stream, err);
-        }
-      init_state_ = InitState::none;
-    } else {
-      finish_pending(id, err);
-    }
+    fail_pending(id, std::move(err));
   }
   std::vector<std::string> idle;
   for (auto& [id, s] : sessions_) {

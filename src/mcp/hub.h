@@ -130,6 +130,7 @@ class Hub {
   void on_server_request(json request);
   void on_server_notification(json notification);
   void finish_pending(int64_t upstream_id, const json& response_for_client);
+  void fail_pending(int64_t upstream_id, json err);
   void drop_pending(int64_t upstream_id);
   void trim_streams(Session& s);
 
