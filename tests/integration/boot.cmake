@@ -7,3 +7,8 @@ foreach(_case ${_boot_cases})
     COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/boot_test.sh ${_case}
     TIMEOUT 240 LABELS vm)
 endforeach()
+# Issue 4's "Done when": the node MCP server image over stdio in the foreground (initialize, tools/list,
+# tools/call echo, stdin EOF → exit 0). Needs the node image (scripts/test-setup.d/oci.sh, or built here).
+mcpvm_integration_test(boot_node_mcp_stdio
+  COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/node_mcp_foreground.sh ${CMAKE_BINARY_DIR}
+  TIMEOUT 420 LABELS vm)
