@@ -58,6 +58,13 @@ uint64_t mem_available_mib() {
   return UINT64_MAX;
 }
 
+// QEMU's option parser splits values at commas; a literal comma is written twice.
+std::string qemu_opt_escape(const std::string& value) {
+  std::string out;
+  for (char c : value) out += c == ',' ? std::string(",,") : std::string(1, c);
+  return out;
+}
+
 fs::path init_binary_of(const VmSpec& spec) {
   return spec.init_binary.empty() ? mcpvm_bin_dir() / "mcpvm-init" : spec.init_binary;
 }
@@ -68,7 +75,9 @@ std::string kernel_cmdline(const VmSpec& spec, uint64_t tsc_khz) {
   // console on the ISA serial port (the log file); reboot=t + -no-reboot make the init's reboot end
   // QEMU at once; panic=-1 turns a guest panic into the same exit; tsc_early_khz skips a calibration
   // that stalls under TCG. ACPI stays on: the Debian kernel finds virtio-mmio devices through it.
-  std::string cmdline = "console=ttyS0 reboot=t panic=-1 quiet loglevel=4 rdinit=/init";
+  // cryptomgr.notests: the crypto self-tests of every built-in algorithm were the slowest initcall
+  // (crypto_algapi_init: 280-660 ms of a ~2.4 s TCG boot, 3 ms without; initcall_debug, docs/boot.md).
+  std::string cmdline = "console=ttyS0 reboot=t panic=-1 quiet loglevel=4 cryptomgr.notests rdinit=/init";
   if (tsc_khz > 0) cmdline += fmt::format(" tsc_early_khz={}", tsc_khz);
   if (!spec.extra_cmdline.empty()) cmdline += " " + spec.extra_cmdline;
   return cmdline;
@@ -81,7 +90,10 @@ std::vector<std::string> qemu_argv(const VmSpec& spec, const std::string& cmdlin
                                 "-nodefaults", "-no-user-config", "-no-reboot", "-display", "none",
                                 "-kernel", spec.kernel.kernel.string(),
                                 "-initrd", fmt::format("/dev/fd/{}", fds.initrd), "-append", cmdline};
-  if (!spec.console_log.empty()) {
+  if (!spec.owner_tag.empty()) a.insert(a.end(), {"-name", qemu_opt_escape(spec.owner_tag)});
+  if (spec.console_fd >= 0) {
+    a.insert(a.end(), {"-chardev", fmt::format("socket,id=console,fd={}", fds.console), "-serial", "chardev:console"});
+  } else if (!spec.console_log.empty()) {
     a.insert(a.end(), {"-chardev", fmt::format("file,id=console,path={}", spec.console_log.string()), "-serial",
                        "chardev:console"});
   } else {
@@ -141,7 +153,7 @@ Vm Vm::start(const VmSpec& spec) {
   UniqueFd initrd = memfd_with("mcpvm-initrd", initramfs);
   UniqueFd qemu_err(::memfd_create("mcpvm-qemu-stderr", MFD_CLOEXEC));
   if (!qemu_err) fail_errno("memfd_create");
-  if (!spec.console_log.empty()) {
+  if (!spec.console_log.empty() && spec.console_fd < 0) {
     UniqueFd log(::open(spec.console_log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
     if (!log) fail_errno("creating console log {}", spec.console_log.string());
   }
@@ -159,6 +171,7 @@ Vm Vm::start(const VmSpec& spec) {
   o.fds = {{ctl_qemu.get(), fds.ctl}, {in_qemu.get(), fds.in},         {out_qemu.get(), fds.out},
            {err_qemu.get(), fds.err}, {initrd.get(), fds.initrd},     {qemu_err.get(), 2}};
   if (spec.network_fd >= 0) o.fds.push_back({spec.network_fd, fds.network});
+  if (spec.console_fd >= 0) o.fds.push_back({spec.console_fd, fds.console});
   auto argv = qemu_argv(spec, kernel_cmdline(spec, host_tsc_khz()), fds);
   log::debug("starting {}", join_argv(argv));
   vm.qemu_ = Subprocess::spawn(argv, o);

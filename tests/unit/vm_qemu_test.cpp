@@ -52,7 +52,7 @@ TEST(VmQemu, NetworkFdAddsVirtioNet) {
 TEST(VmQemu, CommandLineCarriesThePitfallFixes) {
   vm::VmSpec spec;
   std::string c = vm::kernel_cmdline(spec, 2400000);
-  for (const char* p : {"reboot=t", "panic=-1", "tsc_early_khz=2400000", "console=ttyS0"})
+  for (const char* p : {"reboot=t", "panic=-1", "tsc_early_khz=2400000", "console=ttyS0", "cryptomgr.notests"})
     EXPECT_NE(c.find(p), std::string::npos) << p;
   EXPECT_EQ(c.find("acpi=off"), std::string::npos);
 }
@@ -61,4 +61,25 @@ TEST(VmQemu, TscMeasurementIsPlausible) {
   uint64_t khz = vm::measure_tsc_khz(std::chrono::milliseconds(10));
   EXPECT_GT(khz, 100'000u);      // > 100 MHz
   EXPECT_LT(khz, 10'000'000u);   // < 10 GHz
+}
+
+TEST(VmQemu, ConsoleToASocketForTheRunnersCappedLog) {
+  vm::VmSpec spec;
+  spec.console_log = "/v/vms/a,b/logs/console.log";  // only named in messages: QEMU gets the socket
+  spec.console_fd = 17;
+  spec.owner_tag = "/v/vms/a,b/";
+  auto argv = vm::qemu_argv(spec, "");
+  EXPECT_TRUE(has_pair(argv, "-chardev", "socket,id=console,fd=9"));
+  EXPECT_TRUE(has_pair(argv, "-serial", "chardev:console"));
+  EXPECT_TRUE(has_pair(argv, "-name", "/v/vms/a,,b/")) << "commas doubled for QEMU's option parser";
+  for (auto& a : argv) EXPECT_EQ(a.find("file,id=console"), std::string::npos) << a;
+}
+
+TEST(VmQemu, ConsoleFileWhenNoSocketAndNullWhenNeither) {
+  vm::VmSpec spec;
+  spec.console_log = "/l/console.log";
+  EXPECT_TRUE(has_pair(vm::qemu_argv(spec, ""), "-chardev", "file,id=console,path=/l/console.log"));
+  EXPECT_FALSE(has(vm::qemu_argv(spec, ""), "-name"));
+  spec.console_log.clear();
+  EXPECT_TRUE(has_pair(vm::qemu_argv(spec, ""), "-serial", "null"));
 }
