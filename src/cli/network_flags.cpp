@@ -5,6 +5,7 @@
 #include "net/packet.h"
 #include "net/policy.h"
 #include "util/error.h"
+#include "util/log.h"
 
 namespace mcpvm::cli {
 namespace {
@@ -98,6 +99,12 @@ NetworkSetup resolve_network_flags(const NetworkFlags& f, const std::string& hos
       net::load_permission_profile(explicit_profile ? f.permission_profile : "network");
   setup.profile_read = profile.read;
   setup.profile_write = profile.write;
+  // Ignoring a mount grant fails safe (the VM sees less of the host, never more), but the user must know.
+  if (!profile.read.empty() || !profile.write.empty())
+    log::warn(
+        "permission profile {}: its read/write entries ({} paths) are not applied: mcpvm does not share host "
+        "paths with VMs yet, so the server sees none of them",
+        f.permission_profile, profile.read.size() + profile.write.size());
   net::EgressPolicy policy = profile.egress;
   if (!f.allow_host.empty() || !f.allow_port.empty()) {
     if (explicit_profile)

@@ -64,9 +64,15 @@ run_vm loopback --add-host=hostsrv:10.0.2.2 --allow-host-loopback &
 p2=$!
 run_vm none --network none &
 p3=$!
+# A ToolHive profile with mounts: its network part applies, its read/write grants are announced as not applied.
+echo '{"read":["/etc/hostname"],"write":["/tmp"],"network":{"outbound":{"insecure_allow_all":true}}}' \
+  >"$work/profile.json"
+run_vm profile --permission-profile "$work/profile.json" &
+p4=$!
 wait $p1 || exit 1
 wait $p2 || exit 1
 wait $p3 || exit 1
+wait $p4 || exit 1
 
 out=$(cat "$work/default.out")
 expect_contains "$out" "inet 10.0.2.15/24" "default: DHCP address"
@@ -81,6 +87,10 @@ expect_contains "$out" "FETCHED-host-loopback-secret" "--allow-host-loopback: fe
 out=$(cat "$work/none.out")
 expect_contains "$out" "ifaces=lo " "--network none: only lo"
 expect_absent "$out" "inet 10.0.2.15" "--network none"
+
+out=$(cat "$work/profile.out")
+expect_contains "$out" "inet 10.0.2.15/24" "profile file: DHCP address"
+expect_contains "$(cat "$work/profile.err")" "read/write entries (2 paths) are not applied" "profile mounts warning"
 
 # Exactly one request reached the server: the allowed one.
 reqs=$(grep -c 'GET /hello.txt' "$work/server.log" || true)
