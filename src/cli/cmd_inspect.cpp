@@ -1,6 +1,7 @@
 // `mcpvm inspect NAME`: everything known about a VM as JSON — state (reconciled), config (environment
 // values redacted: they may be secrets), pids with start times, paths.
 #include "cli/command.h"
+#include "cli/endpoint_info.h"
 #include "runner/lifecycle.h"
 #include "util/error.h"
 
@@ -31,6 +32,7 @@ int run_inspect(const std::string& name) {
   out["status"] = runner::to_string(l.status.status);
   if (!l.status.note.empty()) out["note"] = l.status.note;
   out["state"] = l.state ? runner::to_json(*l.state) : nlohmann::json(nullptr);
+  out["endpoint"] = to_json(endpoint_info(dir, l.state ? l.state->endpoint : ""));
   try {
     out["config"] = redact_env(runner::to_json(dir.load_config()));
   } catch (const Error& e) {

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli/command.h"
+#include "cli/endpoint_info.h"
 #include "runner/lifecycle.h"
 
 namespace mcpvm::cli {
@@ -44,6 +45,9 @@ nlohmann::json listing_json(const runner::VmListing& l) {
   j["recorded_status"] = j.value("status", "");
   j["status"] = runner::to_string(l.status.status);
   if (!l.status.note.empty()) j["note"] = l.status.note;
+  auto info = endpoint_info(runner::VmDir::for_name(l.name), l.state ? l.state->endpoint : "");
+  j["transport"] = info.transport;
+  j["sse_endpoint"] = info.sse;
   return j;
 }
 
@@ -61,15 +65,19 @@ int run_ls(const LsOptions& o) {
     print_json(out);
     return 0;
   }
-  std::cout << fmt::format("{:<24} {:<32} {:<18} {}\n", "NAME", "IMAGE", "STATUS", "ENDPOINT");
+  std::cout << fmt::format("{:<24} {:<32} {:<18} {:<16} {}\n", "NAME", "IMAGE", "STATUS", "TRANSPORT",
+                           "ENDPOINT");
   for (auto& l : vms) {
     if (!shown(l, o.all)) continue;
     std::string image = l.state ? l.state->image : "?";
     bool serving = l.status.status == runner::Status::running || l.status.status == runner::Status::starting;
+    auto info = endpoint_info(runner::VmDir::for_name(l.name), l.state ? l.state->endpoint : "");
     std::string endpoint = l.state && serving ? l.state->endpoint : "";
+    if (!endpoint.empty() && !info.sse.empty()) endpoint += ", " + info.sse;  // both fronts, same port
     if (!l.status.note.empty())
       endpoint += (endpoint.empty() ? "" : "  ") + std::string("(") + l.status.note + ")";
-    std::cout << fmt::format("{:<24} {:<32} {:<18} {}\n", l.name, image, status_text(l), endpoint);
+    std::cout << fmt::format("{:<24} {:<32} {:<18} {:<16} {}\n", l.name, image, status_text(l),
+                             info.transport, endpoint);
   }
   return 0;
 }

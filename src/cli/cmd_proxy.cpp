@@ -1,6 +1,8 @@
-// `mcpvm proxy stdio URL`: a stdio front for MCP clients that can only spawn processes.
+// `mcpvm proxy stdio NAME|URL`: a stdio front for MCP clients that can only spawn processes.
 #include "cli/command.h"
 #include "mcp/stdio_proxy.h"
+#include "runner/lifecycle.h"
+#include "runner/names.h"
 #include "util/error.h"
 
 namespace mcpvm::cli {
@@ -12,21 +14,42 @@ struct ProxyOptions {
   bool sse = false;
 };
 
+// The endpoint URL of the VM called `name`, from its state (reconciled: a VM that is not serving is an
+// error that says what to do).
+std::string endpoint_of_vm(const std::string& name, bool sse) {
+  if (!runner::is_valid_vm_name(name) || !runner::VmDir::for_name(name).exists())
+    fail("'{}' is neither an endpoint URL (http://127.0.0.1:PORT/mcp) nor a VM (see mcpvm ls -a)", name);
+  runner::VmListing vm = runner::describe_vm(name);
+  if (!vm.state)
+    fail("VM {}: its state cannot be read ({}); see mcpvm inspect {}", name, vm.status.note, name);
+  using runner::Status;
+  Status s = vm.status.status;
+  if (s != Status::running && s != Status::starting && s != Status::restarting)
+    fail("VM {} is {}: nothing serves its endpoint (mcpvm start {})", name, runner::to_string(s), name);
+  std::string url = vm.state->endpoint;
+  if (url.empty()) fail("VM {} has no MCP endpoint yet (status {})", name, runner::to_string(s));
+  if (sse && url.size() > 4 && url.compare(url.size() - 4, 4, "/mcp") == 0)
+    url.replace(url.size() - 4, 4, "/sse");
+  return url;
+}
+
 int run_proxy(const ProxyOptions& o) {
   if (o.mode != "stdio") fail("unknown proxy mode '{}' (supported: stdio)", o.mode);
-  if (o.target.rfind("http://", 0) != 0)
-    fail("'{}' is not an endpoint URL; `mcpvm proxy stdio NAME` comes with `mcpvm run` (use the URL for now)",
-         o.target);
-  return mcp::run_stdio_proxy({.url = o.target, .legacy_sse = o.sse});
+  std::string url = o.target.rfind("http://", 0) == 0 ? o.target : endpoint_of_vm(o.target, o.sse);
+  return mcp::run_stdio_proxy({.url = url, .legacy_sse = o.sse});
 }
 
 const Command kProxy{
     "proxy", "Expose an MCP endpoint on stdin/stdout for clients that spawn processes", 610,
     [](CLI::App& app) {
       auto o = std::make_shared<ProxyOptions>();
-      app.footer("Example: mcpvm proxy stdio http://127.0.0.1:41234/mcp");
+      app.footer(
+          "Examples:\n"
+          "  mcpvm proxy stdio fetch                          # the endpoint of VM \"fetch\"\n"
+          "  mcpvm proxy stdio http://127.0.0.1:41234/mcp");
       app.add_option("mode", o->mode, "Front to offer: stdio")->required();
-      app.add_option("target", o->target, "Endpoint URL (http://127.0.0.1:PORT/mcp or /sse)")->required();
+      app.add_option("target", o->target, "VM name, or endpoint URL (http://127.0.0.1:PORT/mcp or /sse)")
+          ->required();
       app.add_flag("--sse", o->sse, "Speak the legacy SSE transport to the endpoint");
       return [o] { return run_proxy(*o); };
     }};

@@ -1,13 +1,17 @@
 // `mcpvm run --foreground IMAGE [-- ARGS]`: boots the image in a microVM and attaches the terminal to
 // its command's stdio (docker-run semantics; see vm/command.h). The work is in src/vm; this file maps
 // flags to a VmSpec.
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 
 #include "cli/command.h"
 #include "util/error.h"
+#include "util/fd.h"
 #include "util/fs.h"
 #include "util/home.h"
 #include "util/log.h"
@@ -57,6 +61,11 @@ struct RunOptions {
   bool remove = false;
   std::string restart = "no";
   std::string ready_timeout = "60s";
+  // The server's MCP transport (docs/mcp.md "Servers that speak HTTP"): stdio, or an HTTP server on
+  // target_port in the guest that the runner reaches through a forwarded loopback port.
+  std::string transport = "stdio";
+  uint16_t target_port = 0;  // 0: the user's -e MCP_PORT, else kDefaultTargetPort
+  uint16_t proxy_port = 0;   // our endpoint's port on 127.0.0.1; 0: a free one
 #ifdef MCPVM_RUN_HAS_NET
   NetworkFlags net;  // docs/net.md; none given = the "network" profile (egress, no host loopback)
 #endif
@@ -95,6 +104,62 @@ std::pair<std::filesystem::path, ImageDefaults> locate_image(const RunOptions& o
 #endif
 }
 
+constexpr uint16_t kDefaultTargetPort = 8080;  // ToolHive's default for HTTP servers in containers
+
+bool is_http_transport(const RunOptions& o) { return o.transport != "stdio"; }
+
+// The last NAME=... in an env layer.
+std::optional<std::string> env_value(const std::vector<std::string>& layer, std::string_view name) {
+  std::optional<std::string> value;
+  for (const auto& e : layer)
+    if (e.size() > name.size() && e.compare(0, name.size(), name) == 0 && e[name.size()] == '=')
+      value = e.substr(name.size() + 1);
+  return value;
+}
+
+// The port the server listens on in the guest: --target-port, else the user's own MCP_PORT (so -e
+// MCP_PORT=9000 alone moves the forward too), else 8080. 0 for stdio servers.
+uint16_t resolve_target_port(const RunOptions& o, const std::vector<std::string>& runtime_env) {
+  if (!is_http_transport(o)) return 0;
+  if (o.target_port) return o.target_port;
+  auto user = env_value(runtime_env, "MCP_PORT");
+  if (!user) return kDefaultTargetPort;
+  int port = std::atoi(user->c_str());
+  if (port <= 0 || port > 65535 || std::to_string(port) != *user)
+    fail("MCP_PORT={:?} from -e/--env-file is not a port (1-65535); set --target-port", *user);
+  return uint16_t(port);
+}
+
+// What the server learns about its transport, as ToolHive sets it (pkg/runner, pkg/transport): MCP_TRANSPORT
+// always; for HTTP transports MCP_PORT, FASTMCP_PORT and MCP_HOST=0.0.0.0 (the forward arrives on the
+// guest's eth0, not on its loopback). We also set PORT, the Node/Express convention (server-everything
+// reads only PORT). This layer sits between the image's Env and the user's -e/--env-file: the user wins.
+std::vector<std::string> transport_env(const RunOptions& o, uint16_t target_port) {
+  std::vector<std::string> env{"MCP_TRANSPORT=" + o.transport};
+  if (!is_http_transport(o)) return env;
+  std::string port = std::to_string(target_port);
+  for (const char* name : {"MCP_PORT", "FASTMCP_PORT", "PORT"}) env.push_back(std::string(name) + "=" + port);
+  env.push_back("MCP_HOST=0.0.0.0");
+  return env;
+}
+
+// Fails with a clear message when 127.0.0.1:port cannot be bound now (the runner binds it again; this
+// only makes the common mistake fail fast instead of after the VM booted).
+void check_proxy_port_free(uint16_t port) {
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) fail_errno("socket");
+  int one = 1;
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);  // as the endpoint binds
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+    fail("--proxy-port {}: cannot listen on 127.0.0.1:{} ({}); pick another port or leave --proxy-port out "
+         "for a free one",
+         port, port, std::strerror(errno));
+}
+
 std::chrono::milliseconds boot_timeout(vm::Accel accel) {
   if (const char* s = std::getenv("MCPVM_BOOT_TIMEOUT"); s && *s) return std::chrono::milliseconds(long(std::atof(s) * 1000));
   // TCG boots take 3-8 s on a loaded 2-core host; KVM well under one.
@@ -113,7 +178,8 @@ vm::VmSpec build_spec(const RunOptions& o) {
   spec.cpus = o.cpus;
   spec.memory_mib = o.memory_mib;
   spec.guest.argv = vm::resolve_command(image.entrypoint, image.cmd, o.entrypoint, o.args);
-  spec.guest.env_layers = {image.env, vm::runtime_env(env_files, o.env, vm::process_env())};
+  auto runtime = vm::runtime_env(env_files, o.env, vm::process_env());
+  spec.guest.env_layers = {image.env, transport_env(o, resolve_target_port(o, runtime)), runtime};
   spec.guest.workdir = image.working_dir;
   spec.guest.user = image.user;
   spec.boot_timeout = boot_timeout(spec.accel);
@@ -131,6 +197,20 @@ int run_detached(const RunOptions& o) {
   config.ready_timeout_s = int(runner::parse_duration(o.ready_timeout).count());
   config.remove_on_exit = o.remove;
   vm::VmSpec spec = build_spec(o);
+  config.vm["transport"] = o.transport;
+  if (is_http_transport(o)) {
+#ifdef MCPVM_RUN_HAS_NET
+    if (o.net.network == "none")
+      fail("--transport {} needs the VM's network (the runner forwards a loopback port to the server's port "
+           "in the guest): drop --network none, or use --transport stdio",
+           o.transport);
+#endif
+    config.vm["target_port"] = resolve_target_port(o, spec.guest.env_layers.back());
+  }
+  if (o.proxy_port) {
+    check_proxy_port_free(o.proxy_port);
+    config.vm["proxy_port"] = o.proxy_port;
+  }
 #ifdef MCPVM_RUN_HAS_NET
   // Refuse bad flags here rather than in the runner; the runner resolves the saved flags again for every
   // boot (cmd_runner.cpp), so `start` after a host reboot gets the same policy and binds the forwards.
@@ -145,7 +225,12 @@ int run_detached(const RunOptions& o) {
 #endif
   config.vm["spec"] = runner::spec_to_json(spec);
   auto launched = runner::launch_vm(config);
-  std::cout << launched.name << (launched.state.endpoint.empty() ? "" : "  " + launched.state.endpoint) << "\n";
+  // stdout stays "NAME  URL" for scripts; the sentence for people goes to stderr.
+  const std::string& url = launched.state.endpoint;
+  std::cout << launched.name << (url.empty() ? "" : "  " + url) << std::endl;
+  if (url.size() > 4 && url.compare(url.size() - 4, 4, "/mcp") == 0)
+    std::cerr << fmt::format("{}: everything is ready: {} (streamable HTTP), {}/sse (SSE)\n", launched.name,
+                             url, url.substr(0, url.size() - 4));
   return 0;
 }
 
@@ -203,6 +288,15 @@ const Command kRun{
           ->capture_default_str();
       app.add_option("--ready-timeout", o->ready_timeout, "How long to wait for the server to be ready (detached)")
           ->capture_default_str();
+      app.add_option("--transport", o->transport, "The server's MCP transport: stdio, sse or streamable-http")
+          ->check(CLI::IsMember({"stdio", "sse", "streamable-http"}))
+          ->capture_default_str();
+      app.add_option("--target-port", o->target_port,
+                     "Port the HTTP server listens on in the guest (default: -e MCP_PORT, else 8080)")
+          ->check(CLI::Range(1, 65535));
+      app.add_option("--proxy-port", o->proxy_port,
+                     "Port of the MCP endpoint on 127.0.0.1 (default: a free one)")
+          ->check(CLI::Range(1, 65535));
 #ifdef MCPVM_RUN_HAS_NET
       add_network_flags(app, o->net);
 #endif
@@ -214,6 +308,11 @@ const Command kRun{
           "  mcpvm run --foreground -e TOKEN=x --memory 1024 mcp/fetch:1\n"
           "Environment: MCPVM_ACCEL=auto|kvm|tcg, MCPVM_KERNEL, MCPVM_BOOT_TIMEOUT (seconds).");
       return [o]() -> int {
+        if (o->foreground && o->proxy_port)
+          fail("--proxy-port: run --foreground serves no MCP endpoint (the terminal is the server's stdio)");
+        if (o->target_port && !is_http_transport(*o))
+          fail("--target-port {} needs --transport sse or streamable-http (a stdio server has no port)",
+               o->target_port);
         return o->foreground ? run_foreground(*o) : run_detached(*o);
       };
     }};

@@ -1,12 +1,25 @@
 // The HTTP link: one MCP client session to a server that speaks streamable HTTP or legacy SSE (an MCP
 // server in a guest, reached through a forwarded loopback port; or an mcpvm endpoint, for `mcpvm proxy`).
+//
+// A lost session (streamable HTTP): when the server answers 404 to a request that carried our
+// Mcp-Session-Id (it restarted, or expired the session; also a 400 that names the session, see
+// forgot_session()), the link opens a new session on its own — the
+// first initialize again (same params, private id, answer swallowed), notifications/initialized, a new
+// GET stream — and then replays the requests that got the 404: the server never processed them, so a
+// replay cannot run anything twice. Notifications and responses that got the 404 belonged to the old
+// session and are dropped. Requests whose connection broke mid-answer may have run: they fail with
+// -32000. If re-initializing fails, the waiting requests fail with -32000 "…re-initializing failed: …"
+// and the next request tries again; a request that meets a lost session a third time fails too.
 #include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without including it
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <deque>
+#include <map>
 
 #include "mcp/protocol.h"
 #include "mcp/upstream_link.h"
@@ -197,12 +210,16 @@ class HttpLink : public UpstreamLink {
 
   net::awaitable<void> post(json message) {
     const bool is_init = classify(message) == MessageKind::request && message["method"] == "initialize";
-    if (is_init) initialize_id_ = message["id"];
+    if (is_init) {
+      initialize_id_ = message["id"];
+      init_request_ = message;
+    }
     const bool is_initialized_note = message.value("method", "") == "notifications/initialized";
     std::string body = message.dump(-1, ' ', false, json::error_handler_t::replace);
     for (int attempt = 0; attempt < 2; ++attempt) {
       const bool reused = !idle_.empty();
       std::unique_ptr<beast::tcp_stream> s;
+      const std::string sent_session = session_id_;
       try {
         s = co_await connection();
         auto req = make_request(http::verb::post, post_path_.empty() ? config_.path : post_path_);
@@ -222,6 +239,8 @@ class HttpLink : public UpstreamLink {
         const unsigned status = res.result_int();
         const bool sse = header_value(res, "Content-Type").rfind("text/event-stream", 0) == 0;
         if (status >= 200 && status < 300) {
+          if (!replays_.empty() && classify(message) == MessageKind::request)
+            replays_.erase(message["id"].dump());
           if (status != 202 && !(parser.is_done()))
             co_await read_body(*s, buf, parser, sse);
           else if (!parser.is_done())
@@ -229,8 +248,12 @@ class HttpLink : public UpstreamLink {
         } else {
           if (!parser.is_done()) co_await http::async_read(*s, buf, parser, net::use_awaitable);
           std::string detail = res.body().substr(0, 300);
-          if (status == 404 && !session_id_.empty())
-            peer_.on_closed("the MCP server ended our session (404)");
+          if (!sent_session.empty() && forgot_session(status, detail) &&
+              lost_session(message, sent_session)) {
+            if (res.keep_alive() && idle_.size() < kMaxIdleConnections && !stopped_)
+              idle_.push_back(std::move(s));
+            co_return;
+          }
           fail_request(message, fmt::format("HTTP {} from the server: {}", status, detail));
         }
         if (res.keep_alive() && idle_.size() < kMaxIdleConnections && !stopped_)
@@ -251,9 +274,133 @@ class HttpLink : public UpstreamLink {
     }
   }
 
+  // The spec's answer to an unknown Mcp-Session-Id is 404. Servers built on the SDK's Express examples
+  // (server-everything among them) answer 400 "Bad Request: No valid session ID provided" instead.
+  static bool forgot_session(unsigned status, const std::string& body) {
+    if (status == 404) return true;
+    if (status != 400) return false;
+    std::string lower = body;
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
+    return lower.find("session") != std::string::npos;
+  }
+
+  // A 404 for `message`, sent with session `sent`: the server does not know that session (any more).
+  // Returns true when the message is taken care of (queued for replay after a new session, or dropped).
+  bool lost_session(const json& message, const std::string& sent) {
+    if (config_.transport != HttpUpstream::Transport::streamable_http || !init_request_.is_object() ||
+        stopped_)
+      return false;
+    if (classify(message) != MessageKind::request) {
+      log::info("mcp: dropping a {} for the server's lost session", message.value("method", "response"));
+      return true;
+    }
+    if (sent != session_id_ && !reinitializing_) {  // a new session exists already: just resend
+      send(message);
+      return true;
+    }
+    if (++replays_[message["id"].dump()] > 2) {  // the new session was forgotten at once, twice: give up
+      replays_.erase(message["id"].dump());
+      return false;
+    }
+    held_.insert(held_.begin(), message);
+    barrier_ = true;
+    if (!reinitializing_) {
+      reinitializing_ = true;
+      log::warn("mcp: the MCP server at {}{} no longer knows session {} (HTTP 404): opening a new one",
+                host_header_, config_.path, sent);
+      net::co_spawn(io_, reinitialize(), net::detached);
+    }
+    return true;
+  }
+
+  // One POST on a fresh connection whose answer is for us, not the peer: returns the JSON-RPC response
+  // to `message` (null for a notification). Records a new Mcp-Session-Id.
+  net::awaitable<json> post_private(const json& message) {
+    auto s = std::make_unique<beast::tcp_stream>(io_);
+    s->expires_after(kConnectTimeout);
+    co_await s->async_connect(tcp::endpoint(address_, config_.port), net::use_awaitable);
+    auto req = make_request(http::verb::post, config_.path);
+    req.set(http::field::content_type, "application/json");
+    req.set(http::field::accept, "application/json, text/event-stream");
+    req.body() = message.dump();
+    req.prepare_payload();
+    co_await http::async_write(*s, req, net::use_awaitable);
+    beast::flat_buffer buf;
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(max_message_ * 4);
+    s->expires_after(std::chrono::seconds(60));
+    co_await http::async_read_header(*s, buf, parser, net::use_awaitable);
+    auto& res = parser.get();
+    if (std::string sid = header_value(res, "Mcp-Session-Id"); !sid.empty()) session_id_ = sid;
+    if (res.result_int() < 200 || res.result_int() >= 300)
+      throw std::runtime_error(
+          fmt::format("{} answered HTTP {}", message.value("method", "?"), res.result_int()));
+    if (res.result_int() == 202 || !message.contains("id")) co_return json();
+    const bool sse = header_value(res, "Content-Type").rfind("text/event-stream", 0) == 0;
+    auto is_answer = [&](const json& m) { return m.is_object() && m.value("id", json()) == message["id"]; };
+    SseParser events(max_message_);
+    for (;;) {
+      if (sse) {  // an SSE answer: the stream may stay open after the response
+        for (auto& e : events.feed(res.body())) {
+          json m = json::parse(e.data, nullptr, false);
+          if (e.event == "message" && is_answer(m)) co_return m;
+        }
+        res.body().clear();
+      }
+      if (parser.is_done()) break;
+      co_await http::async_read_some(*s, buf, parser, net::use_awaitable);
+    }
+    if (json m = json::parse(res.body(), nullptr, false); !sse && is_answer(m)) co_return m;
+    throw std::runtime_error(fmt::format("no answer to {} from the server", message.value("method", "?")));
+  }
+
+  net::awaitable<void> reinitialize() {
+    std::string why;
+    const std::string old_session = session_id_;
+    try {
+      session_id_.clear();  // initialize opens a session: it must not name one
+      if (get_stream_) {
+        beast::error_code ec;
+        get_stream_->socket().close(ec);
+      }
+      ++stream_generation_;
+      json init = init_request_;
+      init["id"] = fmt::format("mcpvm-reinit-{}", ++reinit_count_);
+      json answer = co_await post_private(init);
+      if (!answer.contains("result") || !answer["result"].is_object())
+        throw std::runtime_error("the server refused initialize: " + answer.dump().substr(0, 300));
+      if (answer["result"].contains("protocolVersion") && answer["result"]["protocolVersion"].is_string())
+        protocol_version_ = answer["result"]["protocolVersion"];
+      json initialized = json::object();  // (no braced init of json inside co_await: g++ 12 rejects it)
+      initialized["jsonrpc"] = "2.0";
+      initialized["method"] = "notifications/initialized";
+      co_await post_private(initialized);
+      log::info("mcp: new session {} with the MCP server; replaying {} request(s)", session_id_,
+                held_.size());
+      net::co_spawn(io_, get_stream(), net::detached);
+    } catch (const std::exception& e) {
+      why = e.what();
+    }
+    reinitializing_ = false;
+    if (stopped_) co_return;
+    if (why.empty()) {
+      release_held();
+      co_return;
+    }
+    log::warn("mcp: re-initializing with the MCP server failed: {}", why);
+    session_id_ = old_session;  // the next request meets the lost session again and tries once more
+    barrier_ = false;
+    for (auto& m : std::exchange(held_, {})) {
+      if (m.contains("id")) replays_.erase(m["id"].dump());
+      fail_request(m, "the server forgot our session and re-initializing failed: " + why);
+    }
+  }
+
   // The standalone GET stream of a streamable HTTP session: server notifications and requests.
   net::awaitable<void> get_stream() {
-    for (int attempt = 0; attempt < 5 && !stopped_; ++attempt) {
+    const uint64_t generation = stream_generation_;
+    for (int attempt = 0; attempt < 5 && !stopped_ && generation == stream_generation_; ++attempt) {
       try {
         auto s = std::make_unique<beast::tcp_stream>(io_);
         s->expires_after(kConnectTimeout);
@@ -293,28 +440,42 @@ class HttpLink : public UpstreamLink {
 
   // Legacy SSE: one long GET; its first event names the POST endpoint, the rest are messages.
   net::awaitable<void> sse_loop() {
+    // Until the stream is up, connection failures are retried (100 ms doubling to 2 s, for up to 5 min):
+    // in a VM the link starts before the server listens. Once it was up, its end ends the upstream.
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::minutes(5);
     std::string reason;
-    try {
-      auto s = std::make_unique<beast::tcp_stream>(io_);
-      s->expires_after(kConnectTimeout);
-      co_await s->async_connect(tcp::endpoint(address_, config_.port), net::use_awaitable);
-      auto req = make_request(http::verb::get, config_.path);
-      req.set(http::field::accept, "text/event-stream");
-      co_await http::async_write(*s, req, net::use_awaitable);
-      beast::flat_buffer buf;
-      http::response_parser<http::string_body> parser;
-      parser.body_limit(boost::none);
-      co_await http::async_read_header(*s, buf, parser, net::use_awaitable);
-      if (parser.get().result() != http::status::ok)
-        throw std::runtime_error(
-            fmt::format("GET {} answered HTTP {}", config_.path, parser.get().result_int()));
-      get_stream_ = s.get();
-      co_await read_body(*s, buf, parser, true);
-      reason = "the MCP server closed its SSE stream";
-    } catch (const std::exception& e) {
-      reason = fmt::format("SSE stream to the MCP server at {}{}: {}", host_header_, config_.path, e.what());
+    for (auto delay = std::chrono::milliseconds(100);;
+         delay = std::min(delay * 2, std::chrono::milliseconds(2000))) {
+      bool answered = false;  // a wrong status (or a stream that ended) is final, a refused connection is not
+      try {
+        auto s = std::make_unique<beast::tcp_stream>(io_);
+        s->expires_after(kConnectTimeout);
+        co_await s->async_connect(tcp::endpoint(address_, config_.port), net::use_awaitable);
+        auto req = make_request(http::verb::get, config_.path);
+        req.set(http::field::accept, "text/event-stream");
+        co_await http::async_write(*s, req, net::use_awaitable);
+        beast::flat_buffer buf;
+        http::response_parser<http::string_body> parser;
+        parser.body_limit(boost::none);
+        co_await http::async_read_header(*s, buf, parser, net::use_awaitable);
+        answered = true;
+        if (parser.get().result() != http::status::ok)
+          throw std::runtime_error(
+              fmt::format("GET {} answered HTTP {}", config_.path, parser.get().result_int()));
+        get_stream_ = s.get();
+        co_await read_body(*s, buf, parser, true);
+        reason = "the MCP server closed its SSE stream";
+      } catch (const std::exception& e) {
+        reason =
+            fmt::format("SSE stream to the MCP server at {}{}: {}", host_header_, config_.path, e.what());
+      }
+      get_stream_ = nullptr;
+      if (stopped_ || answered || std::chrono::steady_clock::now() + delay > give_up) break;
+      log::debug("mcp: {}; retrying in {} ms", reason, delay.count());
+      net::steady_timer wait(io_, delay);
+      co_await wait.async_wait(net::use_awaitable);
+      if (stopped_) co_return;
     }
-    get_stream_ = nullptr;
     if (stopped_) co_return;
     for (auto& m : std::exchange(held_, {})) fail_request(m, reason);
     peer_.on_closed(reason);
@@ -331,6 +492,11 @@ class HttpLink : public UpstreamLink {
   std::string last_event_id_;
   std::string post_path_;  // legacy SSE: from the endpoint event
   json initialize_id_;
+  json init_request_;  // the first initialize, replayed to open a new session after a 404
+  bool reinitializing_ = false;
+  std::map<std::string, int> replays_;  // request id -> times it met a lost session
+  uint64_t reinit_count_ = 0;
+  uint64_t stream_generation_ = 0;  // a GET stream of an older session stops retrying
   bool initialized_ = false;
   bool stopped_ = false;
   std::vector<json> held_;  // until the SSE endpoint is known, or behind an initialize barrier

@@ -1,5 +1,6 @@
 #include "runner/runner.h"
 
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -32,6 +33,21 @@ template <typename... Args>
 void note(fmt::format_string<Args...> f, Args&&... args) {
   std::string line = fmt::format("{} runner: {}\n", unix_now(), fmt::format(f, std::forward<Args>(args)...));
   [[maybe_unused]] auto n = ::write(2, line.data(), line.size());
+}
+
+// A port on 127.0.0.1 that is free right now (bound to 0, read back, released). Whoever binds it next may
+// lose a race with another process; callers retry.
+uint16_t free_loopback_port() {
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) fail_errno("socket");
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&addr), &len) != 0)
+    fail_errno("finding a free port on 127.0.0.1");
+  return ntohs(addr.sin_port);
 }
 
 std::pair<UniqueFd, UniqueFd> socket_pair() {
@@ -139,6 +155,7 @@ class Runner {
       state_.created_at = unix_now();
     }
     endpoint_port_ = port_of(state_.endpoint);  // keep the URL of an earlier run when the port is free
+    if (uint16_t fixed = proxy_port()) endpoint_port_ = fixed;
     state_.name = dir_.name();
     state_.image = config_.image;
     state_.runner = self_identity();
@@ -215,6 +232,39 @@ class Runner {
   }
 
   bool is_stdio() const { return config_.vm.value("transport", std::string("stdio")) == "stdio"; }
+  // --proxy-port: the endpoint must get exactly this port (no fallback). 0: not fixed.
+  uint16_t proxy_port() const { return uint16_t(config_.vm.value("proxy_port", 0)); }
+
+  // An HTTP server (--transport sse|streamable-http): its guest port (vm.target_port) is forwarded from
+  // a fresh loopback port through the VM's user network, as if the user had passed -p; the endpoint's
+  // HttpUpstream connects to that port. Retries when another process took the free port first.
+  std::shared_ptr<void> attach_forwarded_network(vm::VmSpec& spec) {
+    const int target = config_.vm.value("target_port", 0);
+    if (target <= 0 || target > 65535) fail("config.json: vm.target_port is missing or not a port");
+    if (!hooks_.attach_network) fail("this build has no user network: HTTP transports cannot be reached");
+    for (int attempt = 1;; ++attempt) {
+      upstream_port_ = free_loopback_port();
+      RunConfig with_forward = config_;
+      json& flags = with_forward.vm["network_flags"];
+      if (!flags.is_object()) flags = json::object();
+      if (flags.value("network", "") == "none")
+        fail("--transport {} needs the VM's network, but it was started with --network none",
+             config_.vm.value("transport", ""));
+      if (!flags.contains("publish") || !flags["publish"].is_array()) flags["publish"] = json::array();
+      flags["publish"].push_back(fmt::format("127.0.0.1:{}:{}", upstream_port_, target));
+      std::shared_ptr<void> network;
+      try {
+        network = hooks_.attach_network(with_forward, spec);
+      } catch (const Error& e) {
+        if (attempt == 5) throw;
+        note("forwarding 127.0.0.1:{} failed ({}); trying another port", upstream_port_, e.what());
+        continue;
+      }
+      if (!network) fail("the VM has no network: the server's port {} cannot be reached", target);
+      note("forwarding 127.0.0.1:{} to the server's port {} in the guest", upstream_port_, target);
+      return network;
+    }
+  }
 
   mcp::EndpointConfig endpoint_config(int read_fd, int write_fd) const {
     mcp::EndpointConfig c;
@@ -223,7 +273,7 @@ class Runner {
       c.upstream = mcp::StdioUpstream{read_fd, write_fd};
     } else {
       mcp::HttpUpstream up;
-      up.port = uint16_t(config_.vm.value("upstream_port", 0));
+      up.port = upstream_port_;
       if (config_.vm.value("transport", "") == "sse") up.transport = mcp::HttpUpstream::Transport::sse;
       c.upstream = up;
     }
@@ -232,7 +282,7 @@ class Runner {
 
   bool probe_once(std::string& detail) {
     if (is_stdio()) return probe_mcp_initialize(endpoint_port_, "/mcp", std::chrono::seconds(5), detail);
-    return probe_http(uint16_t(config_.vm.value("upstream_port", 0)), std::chrono::seconds(2), detail);
+    return probe_http(upstream_port_, std::chrono::seconds(2), detail);
   }
 
   RunResult run_once() {
@@ -250,9 +300,17 @@ class Runner {
     std::optional<mcp::Endpoint> endpoint;
     std::thread endpoint_thread;
     try {
+      vm::VmSpec spec = spec_;
+      spec.console_log = dir_.console_log();
+      std::shared_ptr<void> network;  // before the endpoint: an HTTP upstream needs the forwarded port
+      if (!is_stdio())
+        network = attach_forwarded_network(spec);
+      else if (hooks_.attach_network)
+        network = hooks_.attach_network(config_, spec);
       try {
         endpoint.emplace(endpoint_config(ep_read.get(), ep_write.get()));
       } catch (const Error& e) {
+        if (proxy_port()) fail("--proxy-port {}: {}", proxy_port(), e.what());
         if (endpoint_port_ == 0) throw;
         note("port {} of the previous run is taken ({}); using a new one", endpoint_port_, e.what());
         endpoint_port_ = 0;
@@ -262,10 +320,6 @@ class Runner {
       endpoint_thread = std::thread([&] { endpoint->run(); });
       update([&](VmState& s) { s.endpoint = endpoint->url(); });
 
-      vm::VmSpec spec = spec_;
-      spec.console_log = dir_.console_log();
-      std::shared_ptr<void> network;
-      if (hooks_.attach_network) network = hooks_.attach_network(config_, spec);
       vm::Vm machine = vm::Vm::start(spec);
       update([&](VmState& s) { s.qemu = identify(machine.qemu_pid()).value_or(ProcessIdentity{}); });
       note("QEMU started (pid {})", machine.qemu_pid());
@@ -407,6 +461,7 @@ class Runner {
   std::atomic<bool> stop_requested_{false};
   std::atomic<bool> ready_failed_{false};
   uint16_t endpoint_port_ = 0;
+  uint16_t upstream_port_ = 0;  // HTTP servers: this run's loopback port forwarded to the guest
   int stderr_vm_fd_ = -1;
   UniqueFd listener_, wake_r_, wake_w_;
   std::mutex connections_mu_;

@@ -1,0 +1,172 @@
+// MCP servers that speak HTTP inside the VM (issue 7, and the port part of issue 6): server-everything
+// in the node test image runs in a TCG microVM in streamableHttp and in sse mode; `mcpvm run --transport`
+// forwards a loopback port to its port in the guest and serves our usual front (/mcp and /sse). The
+// official SDK client talks to OUR endpoint over both transports, `mcpvm proxy stdio NAME` works, the
+// injected MCP_* env is what the server sees (the user's -e wins), --proxy-port fixes the port and a
+// taken one fails clearly, --network none is refused, and `rm -f` leaves no process or directory.
+//
+// Needs the guest kernel (scripts/fetch-kernel.sh) and the node image (scripts/test-setup.d/oci.sh
+// builds BUILD/fixtures/node-mcp-layout; built here too when missing).
+import { execFile, execFileSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { check, connect, freePort, here, mcpvm, run, textOf } from "./lib.mjs";
+
+const exec = promisify(execFile);
+const buildDir = path.resolve(process.env.MCPVM_BIN_DIR ?? path.join(here, "../../build/bin"), "..");
+const home = fs.mkdtempSync(path.join(os.tmpdir(), "mcpvm-vh-"));  // short: control.sock paths < 108 bytes
+const env = { ...process.env, MCPVM_HOME: home, MCPVM_ACCEL: process.env.MCPVM_ACCEL ?? "tcg" };
+const image = "everything:test";
+const names = ["vh-stream", "vh-sse", "vh-taken", "vh-none"];
+
+async function mcpvmRun(args, { allowFail = false } = {}) {
+  try {
+    const { stdout, stderr } = await exec(mcpvm, args, { env, timeout: 200_000 });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    if (!allowFail) throw new Error(`mcpvm ${args.join(" ")} failed (${e.code}):\n${e.stdout}\n${e.stderr}`);
+    return { code: e.code, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
+  }
+}
+
+// Processes whose command line mentions the VM's directory (its runner and QEMU).
+function processesOf(name) {
+  const dir = path.join(home, "vms", name);
+  const found = [];
+  for (const pid of fs.readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+    try {
+      if (fs.readFileSync(`/proc/${pid}/cmdline`, "latin1").split("\0").some((a) => a === dir || a.includes(dir + "/")))
+        found.push(pid);
+    } catch {}
+  }
+  return found;
+}
+
+// Runs from process.on("exit"), so synchronous: whatever a failed step left behind.
+function cleanup() {
+  for (const name of names) {
+    if (!fs.existsSync(path.join(home, "vms", name))) continue;
+    try {
+      execFileSync(mcpvm, ["rm", "-f", name], { env, stdio: "ignore", timeout: 30000 });
+    } catch {}
+  }
+  fs.rmSync(home, { recursive: true, force: true });
+}
+process.on("exit", cleanup);
+
+async function removeAndCheck(name) {
+  await mcpvmRun(["rm", "-f", name]);
+  for (let i = 0; i < 50 && processesOf(name).length; i++) await new Promise((r) => setTimeout(r, 100));
+  check(processesOf(name).length === 0, `${name}: processes left: ${processesOf(name)}`);
+  check(!fs.existsSync(path.join(home, "vms", name)), `${name}: its directory is gone`);
+}
+
+async function envOf(client) {
+  const r = await client.callTool({ name: "get-env", arguments: {} });
+  return JSON.parse(textOf(r));
+}
+
+async function bothTransports(base, label) {
+  for (const kind of ["http", "sse"]) {
+    const client = await connect(base, kind);
+    const { tools } = await client.listTools();
+    check(tools.some((t) => t.name === "echo") && tools.some((t) => t.name === "get-env"), `${label}/${kind}: tools`);
+    const r = await client.callTool({ name: "echo", arguments: { message: `${label} over ${kind}` } });
+    check(textOf(r).includes(`${label} over ${kind}`), textOf(r));
+    const sum = await client.callTool({ name: "get-sum", arguments: { a: 20, b: 22 } });
+    check(textOf(sum).includes("42"), textOf(sum));
+    await client.close();
+  }
+}
+
+async function viaProxy(name, label) {
+  const client = new Client({ name: `vm-http-proxy-${label}`, version: "1.0.0" });
+  await client.connect(new StdioClientTransport({ command: mcpvm, args: ["proxy", "stdio", name], env }));
+  const r = await client.callTool({ name: "echo", arguments: { message: `proxy ${label}` } });
+  check(textOf(r).includes(`proxy ${label}`), textOf(r));
+  await client.close();
+}
+
+let streamUrl, sseUrl, proxyPort;
+
+await run("vm-http", [
+  ["import the node MCP image", async () => {
+    let layout = path.join(buildDir, "fixtures/node-mcp-layout");
+    if (!fs.existsSync(path.join(layout, "index.json"))) {
+      layout = path.join(home, "layout");
+      await exec("bash", [path.join(here, "../fixtures/make-node-mcp-image.sh"), layout, "mcp"], { timeout: 600_000 });
+    }
+    await mcpvmRun(["import", "--tag", image, layout]);
+  }],
+  ["run --transport streamable-http (default target port 8080)", async () => {
+    const out = await mcpvmRun(["run", "--name", "vh-stream", "--transport", "streamable-http", "--ready-timeout", "150s",
+      image, "--", "streamableHttp"]);
+    const m = out.stdout.match(/^vh-stream\s+(http:\/\/127\.0\.0\.1:\d+\/mcp)$/m);
+    check(m, `stdout names the VM and its URL: ${out.stdout}`);
+    streamUrl = m[1];
+    const base = streamUrl.replace(/\/mcp$/, "");
+    check(out.stderr.includes(`everything is ready: ${streamUrl} (streamable HTTP), ${base}/sse (SSE)`), out.stderr);
+  }],
+  ["SDK over streamable HTTP and SSE against our endpoint; the server's env", async () => {
+    const base = streamUrl.replace(/\/mcp$/, "");
+    await bothTransports(base, "streamableHttp");
+    const client = await connect(base, "http");
+    const e = await envOf(client);
+    await client.close();
+    for (const [k, v] of Object.entries({ MCP_TRANSPORT: "streamable-http", MCP_PORT: "8080", FASTMCP_PORT: "8080",
+      PORT: "8080", MCP_HOST: "0.0.0.0" }))
+      check(e[k] === v, `${k}=${e[k]} (want ${v})`);
+  }],
+  ["ls and inspect show the transport and both URLs", async () => {
+    const ls = JSON.parse((await mcpvmRun(["ls", "--json"])).stdout).find((v) => v.name === "vh-stream");
+    check(ls && ls.transport === "streamable-http" && ls.endpoint === streamUrl &&
+      ls.sse_endpoint === streamUrl.replace(/\/mcp$/, "/sse"), JSON.stringify(ls));
+    const table = (await mcpvmRun(["ls"])).stdout;
+    check(new RegExp(`^vh-stream .*running.*streamable-http.*${streamUrl.replace(/[/.]/g, "\\$&")}`, "m").test(table), table);
+    const ins = JSON.parse((await mcpvmRun(["inspect", "vh-stream"])).stdout);
+    check(ins.endpoint.transport === "streamable-http" && ins.endpoint.target_port === 8080 &&
+      ins.endpoint.streamable_http === streamUrl, JSON.stringify(ins.endpoint));
+  }],
+  ["proxy stdio NAME", async () => {
+    await viaProxy("vh-stream", "streamable");
+    const bad = await mcpvmRun(["proxy", "stdio", "no-such-vm"], { allowFail: true });
+    check(bad.code !== 0 && /is neither an endpoint URL .* nor a VM/.test(bad.stderr), bad.stderr);
+  }],
+  ["rm -f leaves nothing", async () => {
+    await removeAndCheck("vh-stream");
+  }],
+  ["run --transport sse with -e MCP_PORT (user wins, forward follows) and --proxy-port", async () => {
+    proxyPort = await freePort();
+    const out = await mcpvmRun(["run", "--name", "vh-sse", "--transport", "sse", "-e", "MCP_PORT=9091",
+      "--proxy-port", String(proxyPort), "--ready-timeout", "150s", image, "--", "sse"]);
+    sseUrl = `http://127.0.0.1:${proxyPort}/mcp`;
+    check(out.stdout.includes(`vh-sse  ${sseUrl}`), out.stdout);
+    await bothTransports(`http://127.0.0.1:${proxyPort}`, "sse");
+    const client = await connect(`http://127.0.0.1:${proxyPort}`, "sse");
+    const e = await envOf(client);
+    await client.close();
+    for (const [k, v] of Object.entries({ MCP_TRANSPORT: "sse", MCP_PORT: "9091", PORT: "9091", MCP_HOST: "0.0.0.0" }))
+      check(e[k] === v, `${k}=${e[k]} (want ${v})`);
+    await viaProxy("vh-sse", "sse");
+  }],
+  ["--proxy-port on a taken port fails clearly, before anything starts", async () => {
+    const out = await mcpvmRun(["run", "--name", "vh-taken", "--transport", "sse", "--proxy-port", String(proxyPort),
+      image, "--", "sse"], { allowFail: true });
+    check(out.code !== 0 && out.stderr.includes(`--proxy-port ${proxyPort}: cannot listen on 127.0.0.1:${proxyPort}`),
+      out.stderr);
+    check(!fs.existsSync(path.join(home, "vms", "vh-taken")), "no VM was created");
+  }],
+  ["--network none with an HTTP transport is refused", async () => {
+    const out = await mcpvmRun(["run", "--name", "vh-none", "--transport", "streamable-http", "--network", "none",
+      image, "--", "streamableHttp"], { allowFail: true });
+    check(out.code !== 0 && /--transport streamable-http needs the VM's network/.test(out.stderr), out.stderr);
+    check(!fs.existsSync(path.join(home, "vms", "vh-none")), "no VM was created");
+  }],
+  ["rm -f leaves nothing (sse)", async () => {
+    await removeAndCheck("vh-sse");
+  }],
+]);
