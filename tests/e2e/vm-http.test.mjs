@@ -136,6 +136,22 @@ await run("vm-http", [
     const bad = await mcpvmRun(["proxy", "stdio", "no-such-vm"], { allowFail: true });
     check(bad.code !== 0 && /is neither an endpoint URL .* nor a VM/.test(bad.stderr), bad.stderr);
   }],
+  ["restart: same URL; a proxy stdio session survives it (the link re-initializes)", async () => {
+    const client = new Client({ name: "vm-http-proxy-restart", version: "1.0.0" });
+    await client.connect(new StdioClientTransport({ command: mcpvm, args: ["proxy", "stdio", "vh-stream"], env,
+      stderr: "pipe" }));
+    let proxyErr = "";
+    client.transport.stderr.on("data", (d) => { proxyErr += d; });
+    const before = await client.callTool({ name: "echo", arguments: { message: "before restart" } });
+    check(textOf(before).includes("before restart"), textOf(before));
+    await mcpvmRun(["restart", "vh-stream"]);
+    const ls = JSON.parse((await mcpvmRun(["ls", "--json"])).stdout).find((v) => v.name === "vh-stream");
+    check(ls && ls.endpoint === streamUrl && ls.status === "running", `same URL after restart: ${JSON.stringify(ls)}`);
+    const after = await client.callTool({ name: "echo", arguments: { message: "after restart" } });
+    check(textOf(after).includes("after restart"), textOf(after));
+    check(/no longer knows session/.test(proxyErr), `the proxy re-initialized: ${proxyErr}`);
+    await client.close();
+  }],
   ["rm -f leaves nothing", async () => {
     await removeAndCheck("vh-stream");
   }],
