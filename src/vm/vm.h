@@ -34,6 +34,12 @@ struct VmSpec {
   unsigned memory_mib = 512;
   Accel accel = Accel::tcg;
   std::filesystem::path console_log;  // kernel console (created 0600); empty: discarded
+  // Instead of a file QEMU writes itself: a connected stream socket the console goes to (the runner
+  // drains it into a size-capped, rotated log). console_log then only names that log in messages.
+  int console_fd = -1;
+  // Put on QEMU's command line (-name) so a /proc scan can tell which VM a QEMU belongs to (the runner
+  // passes its VM directory; with console_fd no other argument names it).
+  std::string owner_tag;
   guest::GuestConfig guest;
   int network_fd = -1;                // a connected stream socket: -netdev socket (4-byte length frames)
   std::chrono::milliseconds boot_timeout{60000};  // Ready must arrive by then (enforced by the driver)
@@ -42,7 +48,7 @@ struct VmSpec {
 
 // What QEMU needs, as fd numbers in QEMU's process.
 struct QemuFds {
-  int ctl = 3, in = 4, out = 5, err = 6, initrd = 7, network = 8;
+  int ctl = 3, in = 4, out = 5, err = 6, initrd = 7, network = 8, console = 9;
 };
 
 // The kernel command line and the QEMU argv for a spec (pure: unit-tested).
