@@ -57,7 +57,7 @@ bool parse_transport(uint8_t protocol, ByteView l4, Frame& frame) {
     if (l4.size() < kTcpMinHeaderSize) return false;
     size_t data_offset = static_cast<size_t>(l4[12] >> 4) * 4;
     if (data_offset < kTcpMinHeaderSize || data_offset > l4.size()) return false;
-    frame.ports = TransportPorts{get_u16(l4, 0), get_u16(l4, 2), l4[13]};
+    frame.ports = TransportPorts{get_u16(l4, 0), get_u16(l4, 2), l4[13], get_u32(l4, 4)};
   }
   return true;
 }
@@ -143,39 +143,77 @@ uint16_t internet_checksum(ByteView data, uint32_t sum) {
   return static_cast<uint16_t>(~sum);
 }
 
-Bytes build_udp_frame(const UdpDatagram& d) {
+namespace {
+
+// Ethernet + IPv4 header (no options, DF, ttl 64, checksum filled in); the caller appends `l4_length` bytes.
+Bytes ipv4_packet_head(const Mac& src_mac, const Mac& dst_mac, Ipv4 src, Ipv4 dst, uint8_t protocol,
+                       size_t l4_length) {
   Bytes out;
-  out.reserve(kEthernetHeaderSize + 20 + kUdpHeaderSize + d.payload.size());
-  out.insert(out.end(), d.dst_mac.begin(), d.dst_mac.end());
-  out.insert(out.end(), d.src_mac.begin(), d.src_mac.end());
+  out.reserve(kEthernetHeaderSize + 20 + l4_length);
+  out.insert(out.end(), dst_mac.begin(), dst_mac.end());
+  out.insert(out.end(), src_mac.begin(), src_mac.end());
   put_u16(out, kEtherTypeIpv4);
   size_t ip_start = out.size();
-  auto udp_length = static_cast<uint16_t>(kUdpHeaderSize + d.payload.size());
   out.push_back(0x45);
   out.push_back(0);
-  put_u16(out, static_cast<uint16_t>(20 + udp_length));
+  put_u16(out, static_cast<uint16_t>(20 + l4_length));
   put_u16(out, 0);       // identification
   put_u16(out, 0x4000);  // don't fragment
   out.push_back(64);     // ttl
-  out.push_back(kProtoUdp);
+  out.push_back(protocol);
   put_u16(out, 0);  // checksum, below
-  put_u32(out, d.src_ip);
-  put_u32(out, d.dst_ip);
+  put_u32(out, src);
+  put_u32(out, dst);
   uint16_t ip_sum = internet_checksum(ByteView(out).subspan(ip_start, 20));
   out[ip_start + 10] = static_cast<uint8_t>(ip_sum >> 8);
   out[ip_start + 11] = static_cast<uint8_t>(ip_sum);
+  return out;
+}
+
+// Fills in the TCP/UDP checksum (at `offset` within the segment starting at `start`) over the pseudo-header.
+uint16_t transport_checksum(const Bytes& out, size_t start, Ipv4 src, Ipv4 dst, uint8_t protocol) {
+  auto length = static_cast<uint32_t>(out.size() - start);
+  uint32_t pseudo = (src >> 16) + (src & 0xffff) + (dst >> 16) + (dst & 0xffff) + protocol + length;
+  return internet_checksum(ByteView(out).subspan(start), pseudo);
+}
+
+void store_u16(Bytes& out, size_t at, uint16_t value) {
+  out[at] = static_cast<uint8_t>(value >> 8);
+  out[at + 1] = static_cast<uint8_t>(value);
+}
+
+}  // namespace
+
+Bytes build_udp_frame(const UdpDatagram& d) {
+  auto udp_length = static_cast<uint16_t>(kUdpHeaderSize + d.payload.size());
+  Bytes out = ipv4_packet_head(d.src_mac, d.dst_mac, d.src_ip, d.dst_ip, kProtoUdp, udp_length);
   size_t udp_start = out.size();
   put_u16(out, d.src_port);
   put_u16(out, d.dst_port);
   put_u16(out, udp_length);
   put_u16(out, 0);
   out.insert(out.end(), d.payload.begin(), d.payload.end());
-  uint32_t pseudo = (d.src_ip >> 16) + (d.src_ip & 0xffff) + (d.dst_ip >> 16) + (d.dst_ip & 0xffff) +
-                    kProtoUdp + udp_length;
-  uint16_t udp_sum = internet_checksum(ByteView(out).subspan(udp_start), pseudo);
-  if (udp_sum == 0) udp_sum = 0xffff;
-  out[udp_start + 6] = static_cast<uint8_t>(udp_sum >> 8);
-  out[udp_start + 7] = static_cast<uint8_t>(udp_sum);
+  uint16_t udp_sum = transport_checksum(out, udp_start, d.src_ip, d.dst_ip, kProtoUdp);
+  store_u16(out, udp_start + 6, udp_sum == 0 ? 0xffff : udp_sum);
+  return out;
+}
+
+Bytes build_tcp_reset(const Frame& syn) {
+  const Ipv4Header& ip = *syn.ipv4;
+  const TransportPorts& ports = *syn.ports;
+  Bytes out =
+      ipv4_packet_head(syn.ethernet.dst, syn.ethernet.src, ip.dst, ip.src, kProtoTcp, kTcpMinHeaderSize);
+  size_t tcp_start = out.size();
+  put_u16(out, ports.dst_port);
+  put_u16(out, ports.src_port);
+  put_u32(out, 0);                  // seq: a RST with ACK set takes its sequence from the ack field
+  put_u32(out, ports.tcp_seq + 1);  // acknowledges the SYN
+  out.push_back(0x50);              // data offset 5 words
+  out.push_back(kTcpRst | kTcpAck);
+  put_u16(out, 0);  // window
+  put_u16(out, 0);  // checksum, below
+  put_u16(out, 0);  // urgent pointer
+  store_u16(out, tcp_start + 16, transport_checksum(out, tcp_start, ip.dst, ip.src, kProtoTcp));
   return out;
 }
 

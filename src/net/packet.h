@@ -68,6 +68,7 @@ struct TransportPorts {
   uint16_t src_port = 0;
   uint16_t dst_port = 0;
   uint8_t tcp_flags = 0;  // TCP only
+  uint32_t tcp_seq = 0;   // TCP only
 };
 
 // What the filter needs to know about one guest frame.
@@ -104,6 +105,12 @@ struct UdpDatagram {
 };
 // Builds an Ethernet + IPv4 + UDP frame with valid checksums.
 Bytes build_udp_frame(const UdpDatagram& datagram);
+
+// The answer to a TCP SYN the filter denied: RST|ACK from the SYN's destination back to its sender
+// (MACs, addresses and ports swapped, ack = the SYN's seq + 1, so the guest's stack accepts it in
+// SYN-SENT). The guest's connect() then fails at once with ECONNREFUSED instead of retrying for minutes.
+// `syn` must be an unfragmented IPv4 TCP frame (ports present).
+Bytes build_tcp_reset(const Frame& syn);
 
 // Big-endian helpers for builders.
 void put_u16(Bytes& out, uint16_t value);

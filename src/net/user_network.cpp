@@ -204,6 +204,10 @@ struct UserNetwork::Impl {
       case Action::drop:
         count(false, v.reason);
         if (v.dst != 0) log_denied_once(fmt::format("{}:{} ({})", format_ipv4(v.dst), v.dst_port, v.reason));
+        // A denied connect fails at once (ECONNREFUSED) rather than after the guest's SYN retries.
+        if (frame->ports && frame->ipv4->protocol == kProtoTcp && (frame->ports->tcp_flags & kTcpSyn) &&
+            !(frame->ports->tcp_flags & kTcpAck))
+          send_to_guest(build_tcp_reset(*frame));
         return;
     }
   }

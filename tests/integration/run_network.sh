@@ -44,7 +44,8 @@ port=$(cat "$work/port") || fail "the HTTP server did not start"
 
 probe='ip -4 addr show eth0 2>&1; ls /sys/class/net; echo "ifaces=$(ls /sys/class/net | tr "\n" " ")";
 addr=$(nslookup hostsrv 2>/dev/null | awk "/^Address/ {a=\$NF} END {print a}"); echo "hostsrv=$addr";
-printf "GET /hello.txt HTTP/1.0\r\n\r\n" | nc -w 5 hostsrv '$port' 2>&1 | grep -q host-loopback-secret && echo FETCHED-host-loopback-secret || echo FETCH-FAILED'
+printf "GET /hello.txt HTTP/1.0\r\n\r\n" | nc -w 5 hostsrv '$port' 2>&1 | grep -q host-loopback-secret && echo FETCHED-host-loopback-secret || echo FETCH-FAILED
+echo "nc-says: $(nc -w 5 hostsrv '$port' </dev/null 2>&1 | head -1)"'
 # (nc as net_vm_test uses it: busybox-static's wget crashes in this guest.)
 
 # run_vm NAME [mcpvm run options...]: the probe's output in $work/NAME.out
@@ -79,6 +80,9 @@ expect_contains "$out" "inet 10.0.2.15/24" "default: DHCP address"
 expect_contains "$out" "hostsrv=10.0.2.2" "default: --add-host name answered by our DNS"
 expect_contains "$out" "FETCH-FAILED" "default: host loopback denied"
 expect_absent "$out" "host-loopback-secret" "default: host loopback denied"
+# The denied SYN is answered with a reset: connect() is refused at once instead of timing out.
+expect_contains "$out" "nc-says: nc: can't connect to remote host (10.0.2.2): Connection refused" \
+  "default: denied connect refused"
 
 out=$(cat "$work/loopback.out")
 expect_contains "$out" "inet 10.0.2.15/24" "--allow-host-loopback: DHCP address"

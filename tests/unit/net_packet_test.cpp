@@ -196,5 +196,26 @@ TEST(NetDns, RandomBytesNeverCrash) {
   }
 }
 
+TEST(NetPacket, TcpResetAnswersASynWithValidChecksums) {
+  Bytes syn = test::tcp_frame(0x0a00020f, 0x5db8d822, 40000, 443, kTcpSyn);
+  auto parsed_syn = parse_frame(syn);
+  ASSERT_TRUE(parsed_syn);
+  EXPECT_EQ(parsed_syn->ports->tcp_seq, 1u);
+  Bytes rst = build_tcp_reset(*parsed_syn);
+  auto f = parse_frame(rst);
+  ASSERT_TRUE(f);
+  EXPECT_TRUE(std::equal(rst.begin(), rst.begin() + 6, syn.begin() + 6));  // back to the sender's MAC
+  EXPECT_EQ(f->ipv4->src, 0x5db8d822u);
+  EXPECT_EQ(f->ipv4->dst, 0x0a00020fu);
+  EXPECT_EQ(f->ports->src_port, 443);
+  EXPECT_EQ(f->ports->dst_port, 40000);
+  EXPECT_EQ(f->ports->tcp_flags, kTcpRst | kTcpAck);
+  EXPECT_EQ(get_u32(rst, 14 + 20 + 8), 2u);
+  // A header with its checksum in place sums to zero.
+  EXPECT_EQ(internet_checksum(ByteView(rst).subspan(14, 20)), 0);
+  uint32_t pseudo = 0x5db8 + 0xd822 + 0x0a00 + 0x020f + kProtoTcp + 20;
+  EXPECT_EQ(internet_checksum(ByteView(rst).subspan(34), pseudo), 0);
+}
+
 }  // namespace
 }  // namespace mcpvm::net

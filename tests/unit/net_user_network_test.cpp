@@ -4,6 +4,8 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <optional>
+
 #include "net/dns.h"
 #include "net/frame_stream.h"
 #include "net/user_network.h"
@@ -37,16 +39,17 @@ class Wire {
                                 53,
                                 test::dns_query(id, name, type)}));
   }
-  // The next DNS answer sent to the guest (other frames, e.g. slirp's, are skipped); empty on timeout.
-  Bytes next_dns_answer(std::chrono::milliseconds timeout = 3s) {
+  // The next frame sent to the guest that `wanted` accepts (others, e.g. slirp's, are skipped); nullopt on
+  // timeout.
+  template <typename Pred>
+  std::optional<Bytes> next_frame(Pred wanted, std::chrono::milliseconds timeout = 3s) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < deadline) {
       if (!pending_.empty()) {
         Bytes f = std::move(pending_.front());
         pending_.erase(pending_.begin());
         auto parsed = parse_frame(f);
-        if (parsed && parsed->ports && parsed->ports->src_port == 53 && parsed->ipv4->src == kDns)
-          return Bytes(parsed->udp_payload.begin(), parsed->udp_payload.end());
+        if (parsed && wanted(*parsed)) return f;
         continue;
       }
       pollfd p{fd_.get(), POLLIN, 0};
@@ -57,7 +60,16 @@ class Wire {
       decoder_.feed(ByteView(buffer, size_t(n)),
                     [&](ByteView f) { pending_.emplace_back(f.begin(), f.end()); });
     }
-    return {};
+    return std::nullopt;
+  }
+  // The payload of the next DNS answer sent to the guest; empty on timeout.
+  Bytes next_dns_answer(std::chrono::milliseconds timeout = 3s) {
+    auto f = next_frame(
+        [](const Frame& p) { return p.ports && p.ports->src_port == 53 && p.ipv4 && p.ipv4->src == kDns; },
+        timeout);
+    if (!f) return {};
+    auto parsed = parse_frame(*f);
+    return Bytes(parsed->udp_payload.begin(), parsed->udp_payload.end());
   }
   NetworkCounters counters() { return network_.counters(); }
 
@@ -97,6 +109,23 @@ TEST(NetUserNetwork, AnswersAllowedNamesAndNxdomainsTheRest) {
   auto c = wire.counters();
   EXPECT_EQ(c.allowed["dns_answer"], 1u);
   EXPECT_EQ(c.denied["dns_name"], 1u);
+}
+
+TEST(NetUserNetwork, DeniedConnectIsRefusedAtOnce) {
+  Wire wire(allowlist());
+  // Never answered by our DNS (x.wild.test is 1.2.3.4): a raw-IP connect, denied before slirp sees it.
+  constexpr Ipv4 kUnlearned = 0x01020305;
+  wire.send_frame(test::tcp_frame(kGuest, kUnlearned, 40001, 443, kTcpSyn));
+  auto reset = wire.next_frame([](const Frame& p) { return p.ipv4 && p.ipv4->protocol == kProtoTcp; });
+  ASSERT_TRUE(reset.has_value());
+  auto f = parse_frame(*reset);
+  EXPECT_EQ(f->ipv4->src, kUnlearned);
+  EXPECT_EQ(f->ipv4->dst, kGuest);
+  EXPECT_EQ(f->ports->src_port, 443);
+  EXPECT_EQ(f->ports->dst_port, 40001);
+  EXPECT_EQ(f->ports->tcp_flags, kTcpRst | kTcpAck);
+  EXPECT_EQ(get_u32(*reset, 14 + 20 + 8), 2u);  // ack = the SYN's seq (1) + 1
+  EXPECT_EQ(wire.counters().denied["raw_ip"], 1u);
 }
 
 TEST(NetUserNetwork, SurvivesHostileFramesAndResynchronizes) {
