@@ -63,6 +63,29 @@ HttpResult http(const std::string& method, const std::string& url, const std::st
   return r;
 }
 
+// Reads an SSE stream (GET) for `ms` milliseconds and returns what arrived.
+std::string read_stream_for(const std::string& url, const std::string& session, long ms) {
+  std::string body;
+  CURL* c = curl_easy_init();
+  curl_slist* h = curl_slist_append(nullptr, "Accept: text/event-stream");
+  if (!session.empty()) h = curl_slist_append(h, ("Mcp-Session-Id: " + session).c_str());
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, ms);
+  curl_easy_perform(c);  // ends with a timeout: the stream stays open
+  curl_slist_free_all(h);
+  curl_easy_cleanup(c);
+  return body;
+}
+
+size_t count_of(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
 std::string demo_server() {
   const char* dir = std::getenv("MCPVM_BIN_DIR");
   return std::string(dir ? dir : "build/bin") + "/mcpvm-demo-server";
@@ -79,7 +102,8 @@ class EndpointTest : public ::testing::Test {
     o.fds = {{in_r.get(), 0}, {out_w.get(), 1}};
     server_ = Subprocess::spawn({demo_server()}, o);
     endpoint_ = std::make_unique<Endpoint>(EndpointConfig{.upstream = StdioUpstream{out_r.get(), in_w.get()},
-                                                          .request_timeout = std::chrono::seconds(2)});
+                                                          .request_timeout = std::chrono::seconds(2),
+                                                          .keepalive_interval = keepalive_});
     thread_ = std::thread([this] { endpoint_->run(); });
   }
   void TearDown() override {
@@ -96,6 +120,7 @@ class EndpointTest : public ::testing::Test {
     return r.session;
   }
 
+  std::chrono::milliseconds keepalive_{std::chrono::seconds(15)};
   Subprocess server_;
   std::unique_ptr<Endpoint> endpoint_;
   std::thread thread_;
@@ -143,6 +168,24 @@ TEST_F(EndpointTest, TimeoutGivesJsonRpcError) {
       s);
   EXPECT_EQ(json::parse(r.body)["error"]["code"], -32001) << r.body;
   EXPECT_EQ(endpoint_->status().hub.requests_timed_out, 1u);
+}
+
+class KeepaliveTest : public EndpointTest {
+ protected:
+  KeepaliveTest() { keepalive_ = std::chrono::milliseconds(200); }
+};
+
+// Idle streams carry SSE comments, so proxies and clients with idle timeouts keep them open; the
+// comments are not events (a client's parser skips them).
+TEST_F(KeepaliveTest, IdleStreamsGetKeepaliveComments) {
+  std::string s = initialize();
+  std::string get = read_stream_for(endpoint_->url(), s, 1500);
+  EXPECT_GE(count_of(get, ": keep-alive\n\n"), 3u) << get;
+  EXPECT_EQ(count_of(get, "data:"), 0u) << get;
+
+  std::string legacy = read_stream_for(endpoint_->sse_url(), "", 1500);
+  EXPECT_EQ(legacy.rfind("event: endpoint\n", 0), 0u) << legacy;
+  EXPECT_GE(count_of(legacy, ": keep-alive\n\n"), 3u) << legacy;
 }
 
 }  // namespace
