@@ -18,6 +18,25 @@
 //   host  → guest Shutdown {}   once the host has received N/M bytes: the guest syncs and powers off.
 // The Exit → Shutdown handshake is what makes "nothing lost at exit" hold: a guest write to a port
 // returns before QEMU has consumed it, so the guest must not reset the VM until the host confirms.
+//
+// Exec sessions (`mcpvm exec`): the host picks a stream id (1..65535, not reused while a session with
+// it may still have frames in flight) per session; every frame of the session carries it. Payloads are
+// in guest/exec_protocol.h (pure encode/parse functions, unit-tested against hostile input).
+//   host  → guest ExecStart  {"argv":[..],"env":["K=V"..],"tty":b,"rows":R,"cols":C,"user":"","workdir":""}
+//   host  → guest ExecData   raw bytes for the process's stdin (or the pty)
+//   host  → guest ExecEof    {}  stdin ends (the pipe is closed; ignored with a tty)
+//   host  → guest ExecResize {"rows":R,"cols":C}     the pty's window size (TIOCSWINSZ → SIGWINCH)
+//   host  → guest ExecSignal {"signal":N}            to the session's process group
+//   host  → guest ExecClose  {}  the host's client went away: SIGKILL to the process group, forget it
+//   guest → host  ExecData   raw stdout bytes (with a tty: everything the pty printed)
+//   guest → host  ExecStderr raw stderr bytes (never with a tty)
+//   guest → host  ExecExit   {"code":C,"signal":S[,"error":"..."]}  last frame of the stream; error is
+//                            set when the command could not be started (code 126/127, docker's rule)
+//   both          ExecAck    {"bytes":N}  the receiver consumed N data bytes of this stream
+// Flow control: per stream and direction at most kExecWindow data bytes (ExecData/ExecStderr payloads)
+// may be unacknowledged; a sender stops reading its source when the window is used up, so one slow
+// reader (a process not reading stdin, a client not reading stdout) never blocks the shared ctl port.
+// A receiver that gets more than the window ends that session (the peer is broken or hostile).
 #pragma once
 
 #include <cstddef>
@@ -41,13 +60,22 @@ enum class MsgType : uint8_t {
   Exit = 3,
   Signal = 4,
   Shutdown = 5,
-  // Reserved for exec sessions (stream != 0): ExecStart {argv, env, tty}, ExecData raw, ExecEof,
-  // ExecExit {code}.
+  // Exec sessions (stream != 0), see above.
   ExecStart = 16,
   ExecData = 17,
   ExecEof = 18,
   ExecExit = 19,
+  ExecStderr = 20,
+  ExecResize = 21,
+  ExecSignal = 22,
+  ExecAck = 23,
+  ExecClose = 24,
 };
+
+// Unacknowledged data bytes allowed per exec stream and direction.
+inline constexpr uint32_t kExecWindow = 256 * 1024;
+// Largest data payload a sender puts in one ExecData/ExecStderr frame.
+inline constexpr uint32_t kExecChunk = 64 * 1024;
 
 inline constexpr size_t kHeaderSize = 8;
 inline constexpr uint32_t kMaxPayload = 1u << 20;

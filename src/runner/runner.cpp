@@ -14,6 +14,7 @@
 
 #include "mcp/endpoint.h"
 #include "runner/control.h"
+#include "runner/exec_bridge.h"
 #include "runner/log_file.h"
 #include "runner/probe.h"
 #include "runner/vm_spec_json.h"
@@ -333,11 +334,13 @@ class Runner {
       attach.stop_timeout = std::chrono::hours(24);  // the stop request enforces its own -t
       attach.boot_timeout = spec.boot_timeout;
       attach.handle_signals = true;
+      attach.exec = open_exec_mux();
       try {
         result.code = vm::run_attached(machine, attach);
       } catch (const std::exception& e) {
         result.error = e.what();
       }
+      close_exec_mux();
       mark_vm_down();
       run_over = true;
       prober.join();
@@ -438,7 +441,7 @@ class Runner {
         stop_vm(std::chrono::milliseconds(long(std::max(0.0, t) * 1000)));
         channel.send({{"ok", true}, {"state", to_json(snapshot())}});
       } else if (op == "exec") {
-        channel.send({{"ok", false}, {"error", "exec is not supported by this build's guest init yet"}});
+        serve_exec(channel, *request);
       } else {
         channel.send({{"ok", false}, {"error", fmt::format("unknown control request \"{}\"", op)}});
       }
@@ -449,6 +452,43 @@ class Runner {
       }
     }
   }
+
+  // --- exec (`mcpvm exec`): one ExecMux per run of the VM, bridged to control connections ---
+  std::shared_ptr<vm::ExecMux> open_exec_mux() {
+    std::lock_guard lock(mu_);
+    exec_mux_ = vm::ExecMux::create();
+    return exec_mux_;
+  }
+
+  void close_exec_mux() {
+    std::shared_ptr<vm::ExecMux> mux;
+    {
+      std::lock_guard lock(mu_);
+      mux = std::move(exec_mux_);
+    }
+    if (mux) mux->close(fmt::format("the VM {} stopped while the command ran", dir_.name()));
+  }
+
+  void serve_exec(ControlChannel& channel, const json& request) {
+    std::shared_ptr<vm::ExecMux> mux;
+    Status status;
+    {
+      std::lock_guard lock(mu_);
+      mux = exec_mux_;
+      status = state_.status;
+    }
+    if (!mux || status != Status::running)
+      fail("VM {} is not running (status: {})", dir_.name(), to_string(status));
+    try {
+      bridge_exec(channel, request, *mux);
+    } catch (const Error&) {
+      throw;
+    } catch (const std::exception& e) {  // nothing may escape a connection thread
+      fail("exec: {}", e.what());
+    }
+  }
+
+  std::shared_ptr<vm::ExecMux> exec_mux_;  // guarded by mu_; null between runs
 
   VmDir dir_;
   RunnerHooks hooks_;

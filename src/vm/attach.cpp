@@ -93,6 +93,8 @@ class Session {
         {stdin_open_ && ready_ && pending_stdin_.empty() ? o_.in : -1, POLLIN, 0},
         {signals_.fd(), POLLIN, 0},
         {stdin_open_ && !pending_stdin_.empty() ? vm_.stdin_fd() : -1, POLLOUT, 0},
+        {o_.exec && ctl_out_.empty() ? o_.exec->wake_fd() : -1, POLLIN, 0},  // stays raised until taken
+        {ctl_out_.empty() ? -1 : vm_.ctl_fd(), POLLOUT, 0},
     };
     int n = ::poll(fds.data(), fds.size(), int(std::clamp<long>(ms_until_next_deadline(), 0, 1000)));
     if (n < 0 && errno != EINTR) fail_errno("poll");
@@ -102,6 +104,7 @@ class Session {
     if (fds[4].revents) read_stdin();
     if (fds[6].revents) write_stdin();
     if (fds[5].revents) on_signal(signals_.take());
+    if (fds[7].revents || fds[8].revents) write_ctl();
     if (result_ && output_complete()) return finish(*result_);
     if (fds[0].revents || vm_.qemu().poll()) return on_qemu_exit();
     check_deadlines();
@@ -130,6 +133,10 @@ class Session {
   }
 
   void on_frame(const guest::Frame& f) {
+    if (f.stream != 0) {  // an exec session's frame: the mux validates it (and survives a hostile guest)
+      if (o_.exec) o_.exec->on_guest_frame(f);
+      return;
+    }
     auto body = nlohmann::json::parse(f.payload.empty() ? "{}" : f.payload, nullptr, false);
     if (body.is_discarded() || !body.is_object()) fail("not a JSON object");
     switch (f.type) {
@@ -196,10 +203,8 @@ class Session {
       return;
     }
     log::info("forwarding SIGTERM to the server; the VM is powered off in {} s", o_.stop_timeout.count() / 1000.0);
-    try {
-      vm_.send(MsgType::Signal, nlohmann::json{{"signal", SIGTERM}}.dump());
-    } catch (const Error&) {
-    }
+    ctl_out_ += guest::encode_frame(MsgType::Signal, nlohmann::json{{"signal", SIGTERM}}.dump());
+    write_ctl();
     kill_at_ = Clock::now() + o_.stop_timeout;
   }
 
@@ -218,7 +223,32 @@ class Session {
     }
   }
 
+  // Writes what is queued for the ctl port without blocking; frames of exec sessions join the queue
+  // here, so a frame is never interleaved with another.
+  void write_ctl() {
+    if (ctl_out_.empty() && o_.exec) ctl_out_ = o_.exec->take_outgoing();
+    while (!ctl_out_.empty()) {
+      ssize_t n = ::write(vm_.ctl_fd(), ctl_out_.data(), ctl_out_.size());
+      if (n > 0) {
+        ctl_out_.erase(0, size_t(n));
+        if (ctl_out_.empty() && o_.exec) ctl_out_ = o_.exec->take_outgoing();
+      } else if (n < 0 && errno == EINTR) {
+        continue;
+      } else {
+        return;  // EAGAIN: POLLOUT brings us back; an error shows as QEMU's exit
+      }
+    }
+  }
+
   int finish(int code) {
+    // Whatever is queued goes first (bounded: the guest reads ctl until it powers off).
+    for (int i = 0; i < 100 && !ctl_out_.empty(); ++i) {
+      write_ctl();
+      if (!ctl_out_.empty()) {
+        pollfd p{vm_.ctl_fd(), POLLOUT, 0};
+        ::poll(&p, 1, 10);
+      }
+    }
     try {
       vm_.send(MsgType::Shutdown);
     } catch (const Error&) {
@@ -261,6 +291,7 @@ class Session {
   std::optional<int> result_;
   uint64_t expect_out_ = 0, expect_err_ = 0;
   std::string pending_stdin_;
+  std::string ctl_out_;  // whole frames for the ctl port not yet written
 };
 
 }  // namespace

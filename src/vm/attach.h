@@ -3,7 +3,9 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 
+#include "vm/exec_mux.h"
 #include "vm/vm.h"
 
 namespace mcpvm::vm {
@@ -13,6 +15,9 @@ struct AttachOptions {
   std::chrono::milliseconds stop_timeout{10000};  // after SIGINT/SIGTERM: then the VM is powered off
   std::chrono::milliseconds boot_timeout{60000};  // no Ready by then: the VM is killed
   bool handle_signals = true;         // SIGINT/SIGTERM/SIGHUP → SIGTERM to the server
+  // Exec sessions: their frames are routed to it, its outgoing frames written to the ctl port. Null:
+  // exec frames from the guest are dropped. The caller closes it once run_attached returned.
+  std::shared_ptr<ExecMux> exec;
 };
 
 // Relays until the server exited and its output arrived, then lets the guest power off. Returns the

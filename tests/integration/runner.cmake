@@ -2,3 +2,8 @@
 mcpvm_integration_test(runner_lifecycle
   COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/runner_lifecycle.sh ${CMAKE_BINARY_DIR}
   TIMEOUT 600 LABELS lifecycle)
+
+# `mcpvm exec` under TCG: see exec_test.sh.
+mcpvm_integration_test(exec
+  COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/exec_test.sh ${CMAKE_BINARY_DIR}
+  TIMEOUT 300 LABELS lifecycle)

@@ -4,6 +4,7 @@
 #include <grp.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -16,6 +17,7 @@
 #include <cstring>
 
 #include "guest/env.h"
+#include "guest/init/exec.h"
 #include "guest/protocol.h"
 
 namespace mcpvm::guest {
@@ -68,7 +70,7 @@ int last_cap() {
 
 // In the forked child: everything here must not allocate after fork beyond what is prepared.
 [[noreturn]] void exec_child(const LaunchPlan& plan, char* const* argv, char* const* envp, int in_fd, int out_fd,
-                             int err_fd, int report_fd, int max_cap) {
+                             int err_fd, bool controlling_tty, int report_fd, int max_cap) {
   auto die = [&](int stage) {
     int payload[2] = {stage, errno};
     [[maybe_unused]] auto n = ::write(report_fd, payload, sizeof payload);
@@ -80,6 +82,7 @@ int last_cap() {
   for (int s : {SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGCHLD}) ::signal(s, SIG_DFL);
   ::setsid();
   if (::dup2(in_fd, 0) < 0 || ::dup2(out_fd, 1) < 0 || ::dup2(err_fd, 2) < 0) die(1);
+  if (controlling_tty && ::ioctl(0, TIOCSCTTY, 0) != 0) die(1);
   if (::chdir(plan.workdir.c_str()) != 0) die(2);
   for (int cap = 0; cap <= max_cap; ++cap) {
     if (std::find(std::begin(kKeptCaps), std::end(kKeptCaps), cap) == std::end(kKeptCaps))
@@ -106,7 +109,9 @@ Pipe make_pipe() {
 
 void set_nonblocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
 
-pid_t spawn(const LaunchPlan& plan, int in_fd, int out_fd, int err_fd) {
+}  // namespace
+
+pid_t spawn_process(const LaunchPlan& plan, int in_fd, int out_fd, int err_fd, bool controlling_tty) {
   std::vector<char*> argv, envp;
   for (auto& a : plan.argv) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
@@ -116,7 +121,8 @@ pid_t spawn(const LaunchPlan& plan, int in_fd, int out_fd, int err_fd) {
   Pipe report = make_pipe();
   pid_t pid = ::fork();
   if (pid < 0) fail_sys("fork");
-  if (pid == 0) exec_child(plan, argv.data(), envp.data(), in_fd, out_fd, err_fd, report.write.get(), max_cap);
+  if (pid == 0)
+    exec_child(plan, argv.data(), envp.data(), in_fd, out_fd, err_fd, controlling_tty, report.write.get(), max_cap);
   report.write.reset();
   int payload[2];
   ssize_t n;
@@ -134,6 +140,8 @@ pid_t spawn(const LaunchPlan& plan, int in_fd, int out_fd, int err_fd) {
   }
   throw SetupError(what + ": " + std::strerror(payload[1]), payload[0] == 5 && payload[1] == ENOENT ? 127 : 126);
 }
+
+namespace {
 
 // A one-way byte relay from a non-blocking source to a non-blocking sink with a bounded buffer.
 struct Relay {
@@ -174,7 +182,8 @@ ServerResult status_to_result(int status) {
   return r;
 }
 
-void handle_ctl_frame(const Frame& f, pid_t server, bool server_running) {
+void handle_ctl_frame(const Frame& f, pid_t server, bool server_running, ExecServer& exec) {
+  if (f.stream != 0 || f.type >= MsgType::ExecStart) return exec.on_frame(f);
   if (f.type != MsgType::Signal || !server_running) return;
   try {
     int sig = nlohmann::json::parse(f.payload).at("signal").get<int>();
@@ -186,28 +195,31 @@ void handle_ctl_frame(const Frame& f, pid_t server, bool server_running) {
 
 }  // namespace
 
-LaunchPlan plan_launch(const GuestConfig& config, const std::string& hostname) {
-  if (config.argv.empty() || config.argv[0].empty())
+LaunchPlan plan_launch(const GuestConfig& config, const std::string& hostname, const LaunchOverrides& overrides) {
+  const std::vector<std::string>& argv = overrides.argv.empty() ? config.argv : overrides.argv;
+  if (argv.empty() || argv[0].empty())
     throw SetupError("no command: the image has no Entrypoint or Cmd and none was given");
   LaunchPlan plan;
   auto passwd = parse_passwd(read_image_file("/etc/passwd"));
   auto groups = parse_group(read_image_file("/etc/group"));
   try {
-    plan.user = resolve_user(config.user, passwd, groups);
+    plan.user = resolve_user(overrides.user.empty() ? config.user : overrides.user, passwd, groups);
   } catch (const UserError& e) {
     throw SetupError(e.what());
   }
-  plan.env = merge_env(config.env_layers);
+  auto layers = config.env_layers;
+  if (!overrides.env.empty()) layers.push_back(overrides.env);
+  plan.env = merge_env(layers);
   set_default_env(plan.env, "PATH", kDefaultPath);
   set_default_env(plan.env, "HOSTNAME", hostname);
   set_default_env(plan.env, "HOME", plan.user.home);
-  plan.workdir = config.workdir.empty() ? "/" : config.workdir;
+  plan.workdir = !overrides.workdir.empty() ? overrides.workdir : config.workdir.empty() ? "/" : config.workdir;
   struct stat st;
   if (::stat(plan.workdir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
     throw SetupError("working directory " + plan.workdir + " does not exist in the image");
   if (::chdir(plan.workdir.c_str()) != 0) fail_sys("chdir " + plan.workdir);
-  plan.argv = config.argv;
-  plan.executable = find_executable(config.argv[0], plan.env);
+  plan.argv = argv;
+  plan.executable = find_executable(argv[0], plan.env);
   if (::chdir("/") != 0) fail_sys("chdir /");
   return plan;
 }
@@ -218,7 +230,7 @@ void send_ctl(Ports& ports, int type, const std::string& json_payload) {
 
 ServerResult run_server(const LaunchPlan& plan, Ports& ports, int sigfd, [[maybe_unused]] const GuestConfig& config) {
   Pipe in = make_pipe(), out = make_pipe(), err = make_pipe();
-  pid_t server = spawn(plan, in.read.get(), out.write.get(), err.write.get());
+  pid_t server = spawn_process(plan, in.read.get(), out.write.get(), err.write.get());
   in.read.reset();
   out.write.reset();
   err.write.reset();
@@ -229,6 +241,7 @@ ServerResult run_server(const LaunchPlan& plan, Ports& ports, int sigfd, [[maybe
   Relay to_stdout{out.read.get(), ports.stdout_.get()};
   Relay to_stderr{err.read.get(), ports.stderr_.get()};
   FrameDecoder ctl;
+  ExecServer exec(config, ports);
   std::optional<int> server_status;
   using Clock = std::chrono::steady_clock;
   Clock::time_point kill_leftovers_at{};
@@ -251,10 +264,11 @@ ServerResult run_server(const LaunchPlan& plan, Ports& ports, int sigfd, [[maybe
     add(to_stdout.want_write() ? to_stdout.to : -1, POLLOUT);
     add(to_stderr.want_read() ? to_stderr.from : -1, POLLIN);
     add(to_stderr.want_write() ? to_stderr.to : -1, POLLOUT);
-    int timeout = -1;
+    exec.add_poll_fds(fds);
+    int timeout = exec.timeout_ms();
     if (server_status && !leftovers_killed) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(kill_leftovers_at - Clock::now()).count();
-      timeout = int(std::max<long>(0, left));
+      timeout = timeout < 0 ? int(std::max<long>(0, left)) : std::min(timeout, int(std::max<long>(0, left)));
     }
     int n = ::poll(fds.data(), fds.size(), timeout);
     if (n < 0 && errno != EINTR) fail_sys("poll");
@@ -263,6 +277,7 @@ ServerResult run_server(const LaunchPlan& plan, Ports& ports, int sigfd, [[maybe
       ::kill(-1, SIGKILL);
       leftovers_killed = true;
     }
+    exec.finish_due();
     if (n <= 0) continue;
     constexpr short kReady = POLLIN | POLLOUT | POLLHUP | POLLERR;
     if (fds[0].revents & POLLIN) {
@@ -278,6 +293,8 @@ ServerResult run_server(const LaunchPlan& plan, Ports& ports, int sigfd, [[maybe
           // As docker does when a container's main process exits: whatever it left running is ended
           // now. Their output already in the pipes is still drained, so nothing written is lost.
           kill_leftovers_at = Clock::now();
+        } else {
+          exec.on_child_exit(pid, status);  // an exec session's process reports its own exit
         }
       }
     }
@@ -287,7 +304,7 @@ ServerResult run_server(const LaunchPlan& plan, Ports& ports, int sigfd, [[maybe
       if (r == 0) ctl_closed = true;
       if (r > 0) {
         ctl.feed({buf, size_t(r)});
-        while (auto f = ctl.next()) handle_ctl_frame(*f, server, !server_status);
+        while (auto f = ctl.next()) handle_ctl_frame(*f, server, !server_status, exec);
       }
     }
     if (fds[2].revents & kReady) to_stdin.on_readable();
@@ -297,6 +314,7 @@ ServerResult run_server(const LaunchPlan& plan, Ports& ports, int sigfd, [[maybe
     if (fds[6].revents & kReady) to_stderr.on_readable();
     if (fds[7].revents & kReady) to_stderr.on_writable();
     if (to_stdin.broken) to_stdin.eof = true;  // the server closed its stdin: drop what the host sends
+    exec.on_poll(fds);
   }
   ServerResult r = status_to_result(*server_status);
   r.stdout_bytes = to_stdout.written;

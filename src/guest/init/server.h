@@ -21,9 +21,22 @@ struct LaunchPlan {
   ResolvedUser user;
 };
 
+// What an exec session changes relative to the server's launch (empty fields: the config's value).
+struct LaunchOverrides {
+  std::vector<std::string> argv;
+  std::vector<std::string> env;  // one more layer on top of the config's env layers
+  std::string user;
+  std::string workdir;
+};
+
 // Resolves env, user, workdir and the executable inside the (already switched-to) image root.
 // Throws SetupError with docker's codes (126, 127 for a command not found).
-LaunchPlan plan_launch(const GuestConfig& config, const std::string& hostname);
+LaunchPlan plan_launch(const GuestConfig& config, const std::string& hostname, const LaunchOverrides& overrides = {});
+
+// Forks and execs the plan with the given stdio in a new session (setsid); with `controlling_tty` the
+// stdin fd (a pty slave) becomes the session's controlling terminal. Returns once exec succeeded;
+// throws SetupError (126, or 127 when the executable is missing) when it did not.
+pid_t spawn_process(const LaunchPlan& plan, int in_fd, int out_fd, int err_fd, bool controlling_tty = false);
 
 struct ServerResult {
   int code = 0;    // shell convention: exit code or 128 + signal

@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# `mcpvm exec` under TCG (issue 5): exit codes (0, 3, signal), stdout/stderr kept apart, -i with a 1 MiB
+# binary payload and EOF, -t on a real pty (tty name, window size, resize, terminal restored), two
+# concurrent sessions, signals, env/user/workdir layering, command not found (127), a stopped VM and an
+# unknown VM, and no process left behind after `rm -f` with a session open. One VM for most cases.
+#
+# usage: exec_test.sh BUILD_DIR     (needs the guest kernel: scripts/fetch-kernel.sh)
+set -uo pipefail
+build=$(cd "${1:?usage: exec_test.sh BUILD_DIR}" && pwd)
+src=${MCPVM_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+here=$src/tests/integration
+mcpvm=$build/bin/mcpvm
+export MCPVM_BIN_DIR=$build/bin
+
+work=$(mktemp -d /tmp/mcpvm-ex-XXXXXX)  # short: the control socket path must stay under 108 bytes
+export MCPVM_HOME=$work/home
+failures=0
+
+cleanup() {
+  for d in "$MCPVM_HOME"/vms/*/; do [ -d "$d" ] && "$mcpvm" rm -f "$(basename "$d")" >/dev/null 2>&1; done
+  jobs -p | xargs -r kill -9 2>/dev/null
+  for f in $(grep -l -s -a -F -- "$work/" /proc/[0-9]*/cmdline); do
+    p=${f#/proc/}
+    [ "${p%/cmdline}" != $$ ] && kill -9 "${p%/cmdline}" 2>/dev/null
+  done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+log() { printf '[%s] %s\n' "$(date +%T)" "$*"; }
+fail() { log "FAIL: $*"; failures=$((failures + 1)); }
+check() { if eval "$1"; then log "ok: $2"; else fail "$2 (${1})"; fi; }
+
+# --- fixture (as runner_lifecycle.sh): busybox + the demo MCP server, user app, an image env var -------
+rootfs=$work/rootfs
+bash "$src/tests/fixtures/make-busybox-rootfs.sh" "$rootfs" >/dev/null
+install -D -m 0755 "$build/bin/mcpvm-demo-server" "$rootfs/usr/local/bin/mcpvm-demo-server"
+mksquashfs "$rootfs" "$work/demo.sqfs" -quiet -noappend -all-root >/dev/null || { echo "mksquashfs failed"; exit 1; }
+cat > "$work/demo.json" <<'J'
+{"Entrypoint": ["/usr/local/bin/mcpvm-demo-server"], "Env": ["PATH=/usr/local/bin:/bin", "IMAGE_VAR=from-image", "SHADOWED=image"],
+ "User": "app", "WorkingDir": "/home/app"}
+J
+demo=(--rootfs "$work/demo.sqfs" --image-config "$work/demo.json")
+
+# Live `mcpvm exec` processes of this test (their command line names our VM).
+exec_procs() { pgrep -f -- "$mcpvm exec .*$1 --" || true; }
+
+t_start=$(date +%s)
+log "== boot"
+"$mcpvm" run --name ex -e RUN_VAR=from-run -e SHADOWED=run "${demo[@]}" image-unused >/dev/null 2>"$work/run.err" \
+  || { cat "$work/run.err"; "$mcpvm" logs --runner ex; exit 1; }
+log "VM ex running after $(( $(date +%s) - t_start )) s"
+x() { "$mcpvm" exec "$@"; }
+
+log "== exit codes"
+x ex -- true; check '[ $? -eq 0 ]' "exit 0"
+x ex -- sh -c 'exit 3'; check '[ $? -eq 3 ]' "exit 3 propagated"
+x ex -- sh -c 'kill -TERM $$'; rc=$?; check '[ $rc -eq 143 ]' "killed by SIGTERM: 128+15 (got $rc)"
+
+log "== stdout / stderr"
+x ex -- sh -c 'echo to-out; echo to-err >&2; echo more-out' >"$work/o" 2>"$work/e"
+check '[ "$(cat "$work/o")" = "$(printf "to-out\nmore-out")" ]' "stdout has only stdout ($(tr '\n' '|' < "$work/o"))"
+check '[ "$(cat "$work/e")" = to-err ]' "stderr has only stderr ($(tr '\n' '|' < "$work/e"))"
+
+log "== stdin"
+head -c 1048576 /dev/urandom > "$work/in.bin"
+t0=$(date +%s.%N)
+x -i ex -- cat < "$work/in.bin" > "$work/out.bin"; rc=$?
+t1=$(date +%s.%N)
+check '[ $rc -eq 0 ] && cmp -s "$work/in.bin" "$work/out.bin"' "exec -i cat: 1 MiB binary byte-exact ($(stat -c %s "$work/out.bin") bytes, $(awk "BEGIN{print $t1 - $t0}") s)"
+check '[ "$(printf abc | x -i ex -- wc -c | tr -d " ")" = 3 ]' "EOF on stdin ends the process's stdin"
+check '[ "$(x ex -- cat < "$work/in.bin" | wc -c)" -eq 0 ]' "without -i the process's stdin is empty"
+check '[ "$(head -c 4194304 /dev/zero | x -i ex -- sh -c "exec 0<&-; echo closed" )" = closed ]' "a process closing its stdin does not stall the session"
+
+log "== tty"
+out=$(python3 "$here/exec_pty.py" 33 101 0 0 0 -- "$mcpvm" exec -t ex -- sh -c 'tty; stty size; echo "TERM=$TERM"')
+check 'echo "$out" | grep -qx "/dev/pts/[0-9]*"' "tty is a pty ($(echo "$out" | head -1))"
+check 'echo "$out" | grep -qx "33 101"' "stty size reflects rows/cols"
+check 'echo "$out" | grep -qx "TERM=xterm"' "TERM set for a tty session"
+check 'echo "$out" | grep -qx "EXIT 0"' "tty session exit 0"
+check 'echo "$out" | grep -qx "TERMIOS restored"' "the terminal's settings are restored"
+out=$(python3 "$here/exec_pty.py" 24 80 1.0 50 132 -- "$mcpvm" exec -t ex -- sh -c 'sleep 3; stty size; exit 5')
+check 'echo "$out" | grep -qx "50 132"' "SIGWINCH is forwarded as a resize ($(echo "$out" | tr '\n' '|'))"
+check 'echo "$out" | grep -qx "EXIT 5" && echo "$out" | grep -qx "TERMIOS restored"' "tty exit 5 and terminal restored"
+out=$(EXEC_PTY_INPUT=$'hello\r' python3 "$here/exec_pty.py" 24 80 0 0 0 -- "$mcpvm" exec -it ex -- sh -c 'read line; echo "got [$line]"')
+check 'echo "$out" | grep -qx "got \[hello\]"' "-it: typed input reaches the process through the pty ($(echo "$out" | tr '\n' '|'))"
+out=$(EXEC_PTY_INPUT=$'\x03' python3 "$here/exec_pty.py" 24 80 0 0 0 -- "$mcpvm" exec -it ex -- sleep 30)
+check 'echo "$out" | grep -qx "EXIT 130" && echo "$out" | grep -qx "TERMIOS restored"' "-t: Ctrl-C is delivered by the guest's pty: exit 130, terminal restored"
+
+log "== concurrency"
+t0=$(date +%s.%N)
+x ex -- sh -c 'sleep 3; echo A' >"$work/a" & pa=$!
+x ex -- sh -c 'sleep 3; echo B' >"$work/b" & pb=$!
+wait $pa; ra=$?; wait $pb; rb=$?
+t1=$(date +%s.%N)
+check '[ $ra -eq 0 ] && [ $rb -eq 0 ] && [ "$(cat "$work/a")" = A ] && [ "$(cat "$work/b")" = B ]' "two concurrent execs, each its own output"
+check 'awk "BEGIN{exit !($t1 - $t0 < 5.5)}"' "they ran at the same time ($(awk "BEGIN{print $t1 - $t0}") s for two 3 s sleeps)"
+
+log "== signals"
+x ex -- sleep 30 & p=$!
+sleep 2; kill -INT $p; wait $p; rc=$?
+check '[ $rc -eq 130 ]' "SIGINT forwarded without -t: exit 130 (got $rc)"
+
+log "== env, user, workdir"
+env_out=$(x -e EXEC_VAR=from-exec -e SHADOWED=exec ex -- env)
+check 'echo "$env_out" | grep -qx "IMAGE_VAR=from-image"' "image Env present"
+check 'echo "$env_out" | grep -qx "RUN_VAR=from-run"' "run -e present"
+check 'echo "$env_out" | grep -qx "EXEC_VAR=from-exec"' "exec -e present"
+check 'echo "$env_out" | grep -qx "SHADOWED=exec"' "exec -e overrides run -e and image Env"
+check '[ "$(x ex -- id -u)" = 1000 ] && [ "$(x ex -- pwd)" = /home/app ]' "image User and WorkingDir by default"
+check '[ "$(x -u root -w /tmp ex -- sh -c "id -u; pwd" | tr "\n" " ")" = "0 /tmp " ]' "-u and -w override them"
+check 'x ex -- test -x /usr/local/bin/mcpvm-demo-server' "runs in the image's root (the server binary is there)"
+
+log "== errors"
+x ex -- no-such-command 2>"$work/nf"; rc=$?
+check '[ $rc -eq 127 ]' "command not found: 127 (got $rc)"
+check 'grep -q "no-such-command.*executable file not found in \$PATH" "$work/nf"' "docker-like message ($(cat "$work/nf"))"
+x ex -- /etc/passwd 2>/dev/null; rc=$?
+check '[ $rc -eq 126 ]' "not executable: 126 (got $rc)"
+x nope -- true 2>"$work/nv"; rc=$?
+check '[ $rc -ne 0 ] && grep -q "no such VM: nope" "$work/nv"' "unknown VM: clear error ($(cat "$work/nv"))"
+check '[ -z "$(exec_procs ex)" ]' "no exec client left running"
+
+log "== stopped VM"
+"$mcpvm" stop -t 5 ex >/dev/null
+x ex -- true 2>"$work/st"; rc=$?
+check '[ $rc -ne 0 ] && grep -q "VM ex is not running (status: stopped)" "$work/st"' "exec on a stopped VM: clear error ($(cat "$work/st"))"
+
+log "== rm -f with a session open"
+"$mcpvm" start ex >/dev/null || fail "start ex"
+x ex -- sleep 300 >/dev/null 2>"$work/rm.err" & p=$!
+sleep 2
+check 'kill -0 $p 2>/dev/null' "the long exec is running"
+"$mcpvm" rm -f ex >/dev/null
+for _ in $(seq 50); do kill -0 $p 2>/dev/null || break; sleep 0.2; done
+check '! kill -0 $p 2>/dev/null' "the exec client ended when the VM was removed ($(cat "$work/rm.err"))"
+wait $p 2>/dev/null
+check '[ -z "$(exec_procs ex)" ]' "no exec client left"
+check '[ -z "$(pgrep -f -- "$MCPVM_HOME/vms/ex")" ]' "no runner or QEMU of the VM left ($(pgrep -a -f -- "$MCPVM_HOME/vms/ex"))"
+
+log "total $(( $(date +%s) - t_start )) s, $failures failure(s)"
+[ $failures -eq 0 ]
