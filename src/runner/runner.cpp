@@ -195,31 +195,29 @@ class Runner {
       }
       RunResult r = run_once();
       bool user_stop = stop_requested_ && !ready_failed_;
+      std::optional<std::chrono::milliseconds> delay;
+      if (!ready_failed_ && !user_stop) delay = tracker.on_exit(r.code, r.uptime, false);
+      // One write per ended run: the outcome and the next status together. (Written apart, state.json
+      // said "running" with no QEMU until the second write, and readers took that for the restarted run.)
       update([&](VmState& s) {
         s.exit_code = r.code;
         s.qemu = {};
         s.finished_at = unix_now();
         if (!r.error.empty()) s.message = r.error;
+        if (delay) {
+          s.status = Status::restarting;
+          s.restart_count = tracker.restarts();
+        } else if (ready_failed_) {
+          s.status = Status::error;
+        } else if (user_stop) {
+          s.status = Status::stopped;
+        } else {
+          s.status = r.code ? Status::exited : Status::error;
+        }
       });
-      if (ready_failed_) {
-        update([](VmState& s) { s.status = Status::error; });
-        return;
-      }
-      if (user_stop) {
-        update([](VmState& s) { s.status = Status::stopped; });
-        return;
-      }
-      auto delay = tracker.on_exit(r.code, r.uptime, false);
-      if (!delay) {
-        update([&](VmState& s) { s.status = r.code ? Status::exited : Status::error; });
-        return;
-      }
+      if (!delay) return;
       note("run ended ({}); restart {} in {} ms", r.code ? fmt::format("exit {}", *r.code) : r.error,
            tracker.restarts(), delay->count());
-      update([&](VmState& s) {
-        s.status = Status::restarting;
-        s.restart_count = tracker.restarts();
-      });
       std::unique_lock lock(mu_);
       cv_.wait_for(lock, *delay, [this] { return stop_requested_.load(); });
     }

@@ -174,11 +174,17 @@ scenario_kill_qemu_restart() {
   remember kqa
   first_qemu=$recorded_qemu
   kill -9 "${recorded_qemu%% *}"
-  for _ in $(seq 300); do
-    [ "$(field kqa .status)" = running ] && [ "$(field kqa '"\(.qemu.pid) \(.qemu.start_time)"')" != "$first_qemu" ] && break
-    sleep 0.2
+  # Every state.json seen meanwhile must be consistent: "running" names a live QEMU of the new run (the
+  # runner used to write "running" with no QEMU before "restarting", which ended this wait too early).
+  lies=0
+  for _ in $(seq 600); do
+    now=$(field kqa '"\(.status) \(.qemu.pid) \(.qemu.start_time)"')
+    case $now in "running null"*) lies=$((lies + 1)) ;; esac
+    [ "${now%% *}" = running ] && [ "${now#* }" != "$first_qemu" ] && [ "${now#* }" != "null null" ] && break
+    sleep 0.1
   done
-  check '[ "$(field kqa .status)" = running ] && [ "$(field kqa .restart_count)" = 1 ]' "restarted once, running"
+  check '[ $lies -eq 0 ]' "state.json never said running without a QEMU ($lies times)"
+  check '[ "$(field kqa .status)" = running ] && [ "$(field kqa .restart_count)" = 1 ]' "restarted once, running ($(field kqa .status), $(field kqa .restart_count))"
   url=$(field kqa .endpoint)
   check 'mcp_initialize "$url" | grep -q "\"serverInfo\""' "endpoint answers after the restart"
   remember kqa
@@ -251,9 +257,7 @@ scenario_rm_on_exit() {
   no_leftovers gone
 }
 
-# kill_qemu_restart is left out: under --restart always, restart_count after a kill -9 of QEMU was not 1 in
-# the first full run (issue 5 note); it runs by hand: runner_lifecycle.sh BUILD kill_qemu_restart.
-all=(basic kill_runner kill_qemu restart_policy ready_timeout same_name corrupt_state rm_on_exit)
+all=(basic kill_runner kill_qemu kill_qemu_restart restart_policy ready_timeout same_name corrupt_state rm_on_exit)
 for s in "${@:-${all[@]}}"; do "scenario_$s"; done
 if [ $failures -ne 0 ]; then
   log "$failures check(s) failed"
