@@ -10,6 +10,7 @@
 #include <iostream>
 
 #include "cli/command.h"
+#include "cli/foreground_dir.h"
 #include "util/error.h"
 #include "util/fd.h"
 #include "util/fs.h"
@@ -237,10 +238,10 @@ int run_detached(const RunOptions& o) {
 int run_foreground(const RunOptions& o) {
   vm::VmSpec spec = build_spec(o);
 
-  // The console log stays only when something went wrong (messages point at it).
-  auto run_dir = ensure_mcpvm_home() / "vms" / fmt::format("fg-{}", ::getpid());
-  make_private_dirs(run_dir);
-  spec.console_log = o.console_log.empty() ? run_dir / "console.log" : std::filesystem::path(o.console_log);
+  // The console log stays only when something went wrong (messages point at it). Not under vms/: `ls`
+  // does not list foreground runs (see foreground_dir.h).
+  ForegroundDir run_dir;
+  spec.console_log = o.console_log.empty() ? run_dir.path() / "console.log" : std::filesystem::path(o.console_log);
 
 #ifdef MCPVM_RUN_HAS_NET
   // Declared before the VM so it outlives it (the stack's thread relays QEMU's frames).
@@ -262,8 +263,7 @@ int run_foreground(const RunOptions& o) {
   attach.stop_timeout = std::chrono::milliseconds(long(o.stop_timeout_s * 1000));
   attach.boot_timeout = spec.boot_timeout;
   int code = vm::run_attached(machine, attach);
-  std::error_code ec;
-  std::filesystem::remove_all(run_dir, ec);
+  run_dir.remove();
   return code;
 }
 

@@ -257,6 +257,35 @@ scenario_rm_on_exit() {
   no_leftovers gone
 }
 
+scenario_foreground() {
+  log "== run --foreground: not listed by ls, nothing left after it ends; a kill -9 leftover is swept"
+  local fgdir=$MCPVM_HOME/foreground
+  "$mcpvm" run --foreground "${shell[@]}" x -- 'echo fg-up; sleep 600' </dev/null >"$work/fg.out" 2>"$work/fg.err" &
+  local fg=$!
+  for _ in $(seq 1200); do grep -q fg-up "$work/fg.out" 2>/dev/null && break; sleep 0.1; done
+  check 'grep -q fg-up "$work/fg.out"' "the foreground VM runs"
+  check '[ "$("$mcpvm" ls -a --json | jq length)" = 0 ]' "ls -a --json does not list it"
+  check '[ "$("$mcpvm" ls -a | wc -l)" = 1 ]' "ls -a shows only the header"
+  check '[ -z "$(ls -A "$MCPVM_HOME/vms" 2>/dev/null)" ]' "nothing under vms/"
+  check '[ -d "$fgdir/$fg" ] && [ "$(stat -c %a "$fgdir/$fg")" = 700 ]' "its private dir is foreground/PID (0700)"
+  check 'pgrep -f -- "$fgdir/$fg/" >/dev/null' "its QEMU is found by its directory (-name DIR/)"
+  kill -9 "$fg"
+  wait "$fg" 2>/dev/null
+  for _ in $(seq 50); do pgrep -f -- "$fgdir/$fg/" >/dev/null || break; sleep 0.2; done
+  check '! pgrep -f -- "$fgdir/$fg/" >/dev/null' "its QEMU died with it"
+  check '[ -d "$fgdir/$fg" ]' "kill -9 leaves its dir behind"
+  check '[ "$("$mcpvm" ls -a --json | jq length)" = 0 ]' "ls -a still lists nothing"
+  touch -d '2 days ago' "$fgdir/$fg"
+  mkdir -p "$fgdir/1"  # unlocked but fresh: like a failed run's console log of today
+  "$mcpvm" run --foreground "${shell[@]}" x -- 'exit 7' </dev/null >/dev/null 2>&1
+  check '[ $? -eq 7 ]' "a second foreground run exits with its server's code"
+  check '[ ! -e "$fgdir/$fg" ]' "it swept the day-old leftover"
+  check '[ -d "$fgdir/1" ]' "it kept the fresh one"
+  check '[ "$(ls -A "$fgdir")" = 1 ]' "its own dir is gone after a normal exit"
+  rm -rf "$fgdir/1"
+}
+
+# Also run by ctest, as runner_lifecycle_logs_net (runner.cmake): foreground
 all=(basic kill_runner kill_qemu kill_qemu_restart restart_policy ready_timeout same_name corrupt_state rm_on_exit)
 for s in "${@:-${all[@]}}"; do "scenario_$s"; done
 if [ $failures -ne 0 ]; then
