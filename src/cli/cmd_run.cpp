@@ -17,6 +17,7 @@
 #include "util/home.h"
 #include "util/log.h"
 #include "runner/lifecycle.h"
+#include "runner/log_file.h"
 #include "runner/names.h"
 #include "runner/probe.h"
 #include "runner/vm_spec_json.h"
@@ -242,6 +243,9 @@ int run_foreground(const RunOptions& o) {
   // does not list foreground runs (see foreground_dir.h).
   ForegroundDir run_dir;
   spec.console_log = o.console_log.empty() ? run_dir.path() / "console.log" : std::filesystem::path(o.console_log);
+  runner::LogPump console(spec.console_log);  // capped and rotated, as a detached VM's (runs may last days)
+  spec.console_fd = console.vm_side();
+  spec.owner_tag = run_dir.path().string() + "/";
 
 #ifdef MCPVM_RUN_HAS_NET
   // Declared before the VM so it outlives it (the stack's thread relays QEMU's frames).

@@ -108,7 +108,7 @@ std::vector<std::string> cmdline_of(pid_t pid) {
   return args;
 }
 
-// Only our own binaries count (a runner: `mcpvm __runner DIR`; its QEMU: the console log inside DIR), so
+// Only our own binaries count (a runner: `mcpvm __runner DIR`; its QEMU: `-name DIR/`, or a path inside DIR), so
 // an unrelated process that merely mentions the path (an editor, `cat state.json`) is never touched.
 bool belongs_to_vm(const std::vector<std::string>& args, const std::string& root) {
   if (args.size() < 2) return false;

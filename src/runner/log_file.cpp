@@ -1,11 +1,15 @@
 #include "runner/log_file.h"
 
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdlib>
+
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/signal_mask.h"
 
 namespace mcpvm::runner {
 
@@ -17,6 +21,15 @@ std::filesystem::path generation(const std::filesystem::path& path, int n) {
 }
 
 }  // namespace
+
+uint64_t default_log_cap() {
+  if (const char* s = std::getenv("MCPVM_LOG_MAX_BYTES"); s && *s) {
+    char* end = nullptr;
+    unsigned long long v = std::strtoull(s, &end, 10);
+    if (end && *end == '\0' && v > 0) return std::max<uint64_t>(v, 1024);
+  }
+  return 8 << 20;
+}
 
 RotatingLog::RotatingLog(std::filesystem::path path, uint64_t max_bytes, int keep)
     : path_(std::move(path)), max_bytes_(std::max<uint64_t>(max_bytes, 1024)), keep_(std::max(keep, 1)) {
@@ -47,7 +60,13 @@ void RotatingLog::mirror_to_fd(int fd) {
 
 void RotatingLog::write(std::string_view data) {
   while (!data.empty()) {
-    if (size_ >= max_bytes_) rotate();
+    if (size_ >= max_bytes_) {
+      try {
+        rotate();
+      } catch (const Error&) {
+        return;  // e.g. the directory is gone: drop the bytes rather than end the pumping thread
+      }
+    }
     size_t room = size_t(std::min<uint64_t>(max_bytes_ - size_, data.size()));
     // Cut at a line end when one is in reach, so rotation rarely splits a line.
     if (room < data.size()) {
@@ -62,6 +81,31 @@ void RotatingLog::write(std::string_view data) {
     }
     size_ += room;
     data.remove_prefix(room);
+  }
+}
+
+LogPump::LogPump(std::filesystem::path log_path) : log_(std::move(log_path)) {
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) fail_errno("socketpair");
+  host_.reset(sv[0]);
+  vm_.reset(sv[1]);
+  ScopedBlockAllSignals quiet;
+  thread_ = std::thread([this] { pump(); });
+}
+
+LogPump::~LogPump() {
+  ::shutdown(vm_.get(), SHUT_RDWR);  // acts on the socket (also QEMU's copy): the reader gets what was sent, then EOF
+  thread_.join();
+}
+
+void LogPump::pump() {
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(host_.get(), buf, sizeof buf);
+    if (n > 0)
+      log_.write({buf, size_t(n)});
+    else if (n == 0 || errno != EINTR)
+      return;
   }
 }
 

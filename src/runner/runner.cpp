@@ -57,37 +57,6 @@ std::pair<UniqueFd, UniqueFd> socket_pair() {
   return {UniqueFd(sv[0]), UniqueFd(sv[1])};
 }
 
-// The server's stderr arrives on a socket; a thread copies it into the capped server.log.
-class StderrPump {
- public:
-  explicit StderrPump(const std::filesystem::path& log_path) : log_(log_path) {
-    auto [host, vm] = socket_pair();
-    host_ = std::move(host);
-    vm_ = std::move(vm);
-    thread_ = std::thread([this] { pump(); });
-  }
-  ~StderrPump() {
-    ::shutdown(vm_.get(), SHUT_RDWR);
-    thread_.join();
-  }
-  int vm_side() const { return vm_.get(); }
-
- private:
-  void pump() {
-    char buf[65536];
-    for (;;) {
-      ssize_t n = ::read(host_.get(), buf, sizeof buf);
-      if (n > 0)
-        log_.write({buf, size_t(n)});
-      else if (n == 0 || errno != EINTR)
-        return;
-    }
-  }
-  RotatingLog log_;
-  UniqueFd host_, vm_;
-  std::thread thread_;
-};
-
 struct RunResult {
   std::optional<int> code;  // the server's exit status (shell convention); nullopt: the VM failed
   std::string error;
@@ -113,8 +82,10 @@ class Runner {
     wake_r_ = std::move(wake_r);
     wake_w_ = std::move(wake_w);
     std::thread control([this] { serve_control(); });
-    StderrPump stderr_pump(dir_.server_log());
+    LogPump stderr_pump(dir_.server_log());
     stderr_vm_fd_ = stderr_pump.vm_side();
+    LogPump console_pump(dir_.console_log());  // not a file QEMU writes: that one would grow unbounded
+    console_vm_fd_ = console_pump.vm_side();
 
     supervise();
 
@@ -301,6 +272,8 @@ class Runner {
     try {
       vm::VmSpec spec = spec_;
       spec.console_log = dir_.console_log();
+      spec.console_fd = console_vm_fd_;
+      spec.owner_tag = dir_.root().string() + "/";  // find_vm_processes() knows our QEMU by it
       std::shared_ptr<void> network;  // before the endpoint: an HTTP upstream needs the forwarded port
       if (!is_stdio())
         network = attach_forwarded_network(spec);
@@ -501,6 +474,7 @@ class Runner {
   uint16_t endpoint_port_ = 0;
   uint16_t upstream_port_ = 0;  // HTTP servers: this run's loopback port forwarded to the guest
   int stderr_vm_fd_ = -1;
+  int console_vm_fd_ = -1;
   UniqueFd listener_, wake_r_, wake_w_;
   std::mutex connections_mu_;
   std::vector<std::thread> connections_;

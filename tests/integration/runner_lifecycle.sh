@@ -257,6 +257,27 @@ scenario_rm_on_exit() {
   no_leftovers gone
 }
 
+scenario_console_cap() {
+  log "== the guest console log is capped and rotated (the runner drains it; QEMU does not write a file)"
+  local cap=16384 logs=$MCPVM_HOME/vms/chatty/logs
+  # ~100 KiB to the kernel console (6 caps' worth), then the demo server.
+  MCPVM_LOG_MAX_BYTES=$cap "$mcpvm" run --name chatty "${shell[@]}" x -- \
+    'i=0; while [ $i -lt 1500 ]; do echo "console-line-$i ..................................................."; i=$((i + 1)); done >/dev/console; exec /usr/local/bin/mcpvm-demo-server' \
+    >/dev/null 2>&1 || fail "run chatty"
+  for _ in $(seq 100); do grep -q console-line-1499 "$logs/console.log" 2>/dev/null && break; sleep 0.1; done
+  check '"$mcpvm" logs --console chatty | grep -q "console-line-1499 "' "the newest console lines are kept"
+  check '! "$mcpvm" logs --console chatty | grep -q "console-line-0 "' "the oldest were rotated away"
+  check '[ -f "$logs/console.log.1" ] && [ -f "$logs/console.log.2" ] && [ ! -e "$logs/console.log.3" ]' "3 generations: $(ls "$logs" | tr '\n' ' ')"
+  for f in "$logs"/console.log*; do
+    check '[ "$(stat -c %s "$f")" -le $cap ]' "$(basename "$f") is $(stat -c %s "$f") bytes <= $cap"
+  done
+  check '[ "$(stat -c %a "$logs/console.log")" = 600 ]' "console.log is 0600"
+  check '"$mcpvm" inspect chatty | jq -e "(.processes | length) == 2" >/dev/null' "the /proc scan still finds runner and QEMU (QEMU -name DIR/)"
+  remember chatty
+  check '"$mcpvm" rm -f chatty >/dev/null' "rm -f"
+  no_leftovers chatty
+}
+
 scenario_foreground() {
   log "== run --foreground: not listed by ls, nothing left after it ends; a kill -9 leftover is swept"
   local fgdir=$MCPVM_HOME/foreground
@@ -285,7 +306,7 @@ scenario_foreground() {
   rm -rf "$fgdir/1"
 }
 
-# Also run by ctest, as runner_lifecycle_logs_net (runner.cmake): foreground
+# Also run by ctest, as runner_lifecycle_logs_net (runner.cmake): console_cap foreground
 all=(basic kill_runner kill_qemu kill_qemu_restart restart_policy ready_timeout same_name corrupt_state rm_on_exit)
 for s in "${@:-${all[@]}}"; do "scenario_$s"; done
 if [ $failures -ne 0 ]; then
