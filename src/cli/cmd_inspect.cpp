@@ -4,6 +4,7 @@
 #include "cli/endpoint_info.h"
 #include "runner/lifecycle.h"
 #include "util/error.h"
+#include "util/fs.h"
 
 namespace mcpvm::cli {
 namespace {
@@ -23,6 +24,19 @@ nlohmann::json redact_env(nlohmann::json config) {
   return config;
 }
 
+// DIR/network.json, kept current by the runner (cmd_runner.cpp): the policy summary and the allowed/denied
+// counters per reason (docs/net.md). null when the VM has no network (--network none) or never booted.
+nlohmann::json network_record(const runner::VmDir& dir) {
+  auto path = dir.root() / "network.json";
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return nullptr;
+  try {
+    return nlohmann::json::parse(read_file(path, 1 << 20));
+  } catch (const std::exception& e) {
+    return {{"error", fmt::format("{}: {}", path.string(), e.what())}};
+  }
+}
+
 int run_inspect(const std::string& name) {
   runner::VmDir dir = runner::VmDir::for_name(name);
   if (!dir.exists()) fail("no such VM: {}", name);
@@ -38,6 +52,7 @@ int run_inspect(const std::string& name) {
   } catch (const Error& e) {
     out["config_error"] = e.what();
   }
+  out["network"] = network_record(dir);
   out["paths"] = {{"dir", dir.root().string()},
                   {"state", dir.state_path().string()},
                   {"control_socket", dir.control_socket().string()},

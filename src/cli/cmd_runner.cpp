@@ -2,6 +2,10 @@
 // the mcpvm binary (rather than a separate mcpvm-runner) so it shares the CLI's flag resolution (network
 // flags) with `run`, and so `ls`/`rm` can recognise it in /proc by its argv: `mcpvm __runner DIR`.
 #ifdef MCPVM_HAS_RUNNER  // the runner needs the vm and mcp concerns (see src/runner/CMakeLists.txt)
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
 #include "cli/command.h"
 #include "runner/runner.h"
 #include "util/error.h"
@@ -18,13 +22,18 @@ namespace mcpvm::cli {
 namespace {
 
 #ifdef MCPVM_RUNNER_HAS_NET
-// What one boot's network keeps alive, and its record: DIR/network.json holds the policy summary from
-// the start of the run and the counters (docs/net.md) once it ends.
+// What one boot's network keeps alive, and its record: DIR/network.json holds the policy summary and the
+// counters (docs/net.md), saved within a second of a change while the VM runs (`inspect` shows them) and
+// once more when the boot ends.
 struct AttachedNetwork {
   std::shared_ptr<net::UserNetwork> network;
   UniqueFd guest_fd;  // our copy of QEMU's end
   std::filesystem::path record;
   nlohmann::json summary;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool ended = false;
+  std::thread saver;
 
   void save(const nlohmann::json& counters) const {
     try {
@@ -33,7 +42,24 @@ struct AttachedNetwork {
       log::warn("recording the network counters: {}", e.what());
     }
   }
+  void start_saving() {
+    saver = std::thread([this] {
+      nlohmann::json last;
+      std::unique_lock lock(mu);
+      while (!cv.wait_for(lock, std::chrono::seconds(1), [this] { return ended; })) {
+        nlohmann::json now = network->counters().to_json();
+        if (now != last) save(now);
+        last = std::move(now);
+      }
+    });
+  }
   ~AttachedNetwork() {
+    {
+      std::lock_guard lock(mu);
+      ended = true;
+    }
+    cv.notify_all();
+    if (saver.joinable()) saver.join();
     if (network) save(network->counters().to_json());
   }
 };
@@ -65,6 +91,7 @@ runner::RunnerHooks runner_hooks([[maybe_unused]] const std::filesystem::path& d
     spec.network_fd = attached->guest_fd.get();
     spec.guest.network = setup.guest_network;
     attached->save(nullptr);
+    attached->start_saving();
     return attached;  // alive for the run
   };
 #endif

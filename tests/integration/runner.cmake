@@ -9,5 +9,5 @@ mcpvm_integration_test(exec
   TIMEOUT 300 LABELS lifecycle)
 # The capped console log, network counters in inspect, foreground runs and ls (same script, other scenarios).
 mcpvm_integration_test(runner_lifecycle_logs_net
-  COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/runner_lifecycle.sh ${CMAKE_BINARY_DIR} console_cap foreground
+  COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/runner_lifecycle.sh ${CMAKE_BINARY_DIR} console_cap network_counters foreground
   TIMEOUT 400 LABELS lifecycle)

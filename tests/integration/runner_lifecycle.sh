@@ -278,6 +278,31 @@ scenario_console_cap() {
   no_leftovers chatty
 }
 
+scenario_network_counters() {
+  log "== inspect shows the network counters (allowed/denied per reason) while the VM runs"
+  # Two connections the default profile denies: the host's loopback (10.0.2.2) and cloud metadata.
+  "$mcpvm" run --name netc "${shell[@]}" x -- \
+    'nc -w 2 10.0.2.2 9 </dev/null; nc -w 2 169.254.169.254 80 </dev/null; exec /usr/local/bin/mcpvm-demo-server' \
+    >/dev/null 2>&1 || fail "run netc"
+  for _ in $(seq 50); do
+    "$mcpvm" inspect netc | jq -e '.network.counters.denied.link_local_metadata >= 1' >/dev/null 2>&1 && break
+    sleep 0.2
+  done
+  local j
+  j=$("$mcpvm" inspect netc)
+  check 'jq -e . <<<"$j" >/dev/null' "inspect is valid JSON"
+  check 'jq -e ".network.counters.denied.host_loopback >= 1" <<<"$j" >/dev/null' "denied host_loopback counted: $(jq -c .network.counters <<<"$j")"
+  check 'jq -e ".network.counters.denied.link_local_metadata >= 1" <<<"$j" >/dev/null' "denied link_local_metadata counted"
+  check 'jq -e ".network.counters.allowed.dhcp >= 1" <<<"$j" >/dev/null' "allowed dhcp counted"
+  check 'jq -e ".network.summary != null" <<<"$j" >/dev/null' "the policy summary is shown"
+  check '"$mcpvm" ls -a --json | jq -e "length == 1" >/dev/null' "ls --json stays valid JSON"
+  remember netc
+  "$mcpvm" stop -t 5 netc >/dev/null
+  check '"$mcpvm" inspect netc | jq -e ".network.counters.denied.host_loopback >= 1" >/dev/null' "the counters stay after stop"
+  check '"$mcpvm" rm netc >/dev/null' "rm"
+  no_leftovers netc
+}
+
 scenario_foreground() {
   log "== run --foreground: not listed by ls, nothing left after it ends; a kill -9 leftover is swept"
   local fgdir=$MCPVM_HOME/foreground
@@ -306,7 +331,7 @@ scenario_foreground() {
   rm -rf "$fgdir/1"
 }
 
-# Also run by ctest, as runner_lifecycle_logs_net (runner.cmake): console_cap foreground
+# Also run by ctest, as runner_lifecycle_logs_net (runner.cmake): console_cap network_counters foreground
 all=(basic kill_runner kill_qemu kill_qemu_restart restart_policy ready_timeout same_name corrupt_state rm_on_exit)
 for s in "${@:-${all[@]}}"; do "scenario_$s"; done
 if [ $failures -ne 0 ]; then
