@@ -6,9 +6,11 @@
 #include <x86intrin.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "util/error.h"
+#include "util/fd.h"
 #include "util/fs.h"
 #include "util/home.h"
 #include "util/log.h"
@@ -66,8 +68,8 @@ std::optional<Accel> parse_accel(std::string_view s) {
   fail("MCPVM_ACCEL={}: expected auto, kvm or tcg", s);
 }
 
-bool probe_accel(const KernelFiles& kernel, const std::string& qemu_binary, Accel accel,
-                 std::chrono::milliseconds deadline) {
+ProbeOutcome probe_accel(const KernelFiles& kernel, const std::string& qemu_binary, Accel accel,
+                         std::chrono::milliseconds deadline) {
   TempDir dir(ensure_mcpvm_home());
   VmSpec spec;
   spec.qemu_binary = qemu_binary;
@@ -77,43 +79,113 @@ bool probe_accel(const KernelFiles& kernel, const std::string& qemu_binary, Acce
   spec.console_log = dir.path() / "console.log";
   spec.guest.probe = true;
   spec.boot_timeout = deadline;
+  ProbeOutcome outcome;
+  auto started = std::chrono::steady_clock::now();
   try {
     Vm vm = Vm::start(spec);
-    auto status = vm.wait_for(deadline);
-    if (!status) return false;
-    return read_file(spec.console_log).find("probe: kernel and init are up") != std::string::npos;
+    auto status = vm.wait_for(deadline);  // on timeout the Vm's destructor kills QEMU
+    outcome.booted =
+        status && read_file(spec.console_log).find("probe: kernel and init are up") != std::string::npos;
   } catch (const Error& e) {
     log::debug("acceleration probe ({}): {}", to_string(accel), e.what());
-    return false;
   }
+  outcome.elapsed =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+  return outcome;
+}
+
+bool kvm_is_usable(const ProbeOutcome& outcome, std::chrono::milliseconds deadline) {
+  return outcome.booted && outcome.elapsed <= deadline;
+}
+
+namespace {
+
+// The cached verdict for `key`, if the entry is well-formed ("kvm"/"tcg", or an older plain string).
+std::optional<Accel> cached_verdict(const nlohmann::json& cache, const std::string& key) {
+  auto it = cache.find(key);
+  if (it == cache.end()) return std::nullopt;
+  const nlohmann::json& v = it->is_object() ? it->value("accel", nlohmann::json()) : *it;
+  if (v == "kvm") return Accel::kvm;
+  if (v == "tcg") return Accel::tcg;
+  return std::nullopt;
+}
+
+AccelChoice probe_and_cache(const AccelHost& host, const std::string& key) {
+  // One probe at a time: concurrent `run`s wait for the first one's verdict instead of booting their own.
+  std::optional<FileLock> lock;
+  try {
+    lock.emplace(host.cache_file.string() + ".lock");
+  } catch (const Error& e) {
+    log::debug("no lock for the KVM probe: {}", e.what());  // probing unlocked only costs a double probe
+  }
+  nlohmann::json cache = read_json_or_empty(host.cache_file);
+  AccelChoice c;
+  if (auto hit = cached_verdict(cache, key)) {
+    c.accel = *hit;
+    c.source = AccelChoice::Source::cache;
+  } else {
+    ProbeOutcome outcome = host.probe_kvm(host.probe_deadline);
+    c.accel = kvm_is_usable(outcome, host.probe_deadline) ? Accel::kvm : Accel::tcg;
+    c.source = AccelChoice::Source::probe;
+    if (c.accel == Accel::tcg)
+      c.warning = fmt::format("KVM is present but the kernel did not boot under it within {} s (the probe ended "
+                              "after {} ms: nested virtualization, or QEMU could not use KVM): using TCG emulation",
+                              host.probe_deadline.count() / 1000.0, outcome.elapsed.count());
+    cache[key] = {{"accel", to_string(c.accel)}, {"probe_ms", outcome.elapsed.count()}, {"booted", outcome.booted}};
+    try {
+      write_file_atomic(host.cache_file, cache.dump(2) + "\n");
+    } catch (const Error& e) {
+      log::warn("could not save the KVM probe's verdict ({}): the next run probes again", e.what());
+    }
+  }
+  if (c.accel == Accel::tcg && c.source == AccelChoice::Source::cache)
+    c.warning = fmt::format("KVM was found unusable here earlier (cached in {}): using TCG emulation",
+                            host.cache_file.string());
+  return c;
+}
+
+}  // namespace
+
+AccelChoice decide_accel(std::optional<std::string> requested, const AccelHost& host) {
+  AccelChoice c;
+  if (auto forced = parse_accel(requested.value_or("auto"))) {
+    if (*forced == Accel::kvm)
+      if (int err = host.kvm_access())
+        fail("MCPVM_ACCEL=kvm, but /dev/kvm cannot be opened ({}): load the kvm module and give this user "
+             "access to /dev/kvm, or use MCPVM_ACCEL=auto (falls back to TCG)",
+             std::strerror(err));
+    c.accel = *forced;
+    return c;
+  }
+  if (int err = host.kvm_access()) {
+    c.source = AccelChoice::Source::no_kvm;
+    c.warning = fmt::format("KVM is not available (/dev/kvm: {}): using TCG emulation, VMs will be slow",
+                            std::strerror(err));
+    return c;
+  }
+  return probe_and_cache(host, host.cache_key());
+}
+
+AccelHost real_accel_host(const KernelFiles& kernel, const std::string& qemu_binary) {
+  AccelHost h;
+  h.kvm_access = [] {
+    UniqueFd fd(::open("/dev/kvm", O_RDWR | O_CLOEXEC));
+    return fd ? 0 : errno;
+  };
+  h.cache_key = [kernel, qemu_binary] { return accel_cache_key(kernel, qemu_binary); };
+  h.probe_kvm = [kernel, qemu_binary](std::chrono::milliseconds deadline) {
+    return probe_accel(kernel, qemu_binary, Accel::kvm, deadline);
+  };
+  h.cache_file = cache_file("accel.json");
+  return h;
 }
 
 Accel choose_accel(const KernelFiles& kernel, const std::string& qemu_binary, std::optional<std::string> requested) {
   if (!requested)
     if (const char* env = std::getenv("MCPVM_ACCEL")) requested = env;
-  if (auto forced = parse_accel(requested.value_or("auto"))) {
-    if (*forced == Accel::kvm && ::access("/dev/kvm", R_OK | W_OK) != 0)
-      fail_errno("MCPVM_ACCEL=kvm: cannot use /dev/kvm");
-    return *forced;
-  }
-  if (::access("/dev/kvm", R_OK | W_OK) != 0) {
-    log::warn("KVM is not available (/dev/kvm: {}): using TCG emulation, VMs will be slow", std::strerror(errno));
-    return Accel::tcg;
-  }
-  fs::path cache = cache_file("accel.json");
-  std::string key = accel_cache_key(kernel, qemu_binary);
-  auto verdicts = read_json_or_empty(cache);
-  if (verdicts.contains(key) && verdicts[key].is_string()) {
-    Accel a = verdicts[key] == "kvm" ? Accel::kvm : Accel::tcg;
-    if (a == Accel::tcg) log::warn("KVM was found unusable here earlier (cached in {}): using TCG", cache.string());
-    return a;
-  }
-  bool kvm_ok = probe_accel(kernel, qemu_binary, Accel::kvm, std::chrono::seconds(5));
-  if (!kvm_ok)
-    log::warn("KVM is present but did not boot the kernel within 5 s (nested virtualization?): using TCG");
-  verdicts[key] = kvm_ok ? "kvm" : "tcg";
-  write_file_atomic(cache, verdicts.dump(2));
-  return kvm_ok ? Accel::kvm : Accel::tcg;
+  AccelChoice c = decide_accel(requested, real_accel_host(kernel, qemu_binary));
+  if (!c.warning.empty()) log::warn("{}", c.warning);
+  return c.accel;
 }
 
 uint64_t measure_tsc_khz(std::chrono::milliseconds span) {
