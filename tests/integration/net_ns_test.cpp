@@ -21,6 +21,7 @@
 #include <set>
 #include <thread>
 
+#include "integration/loopback_servers.h"
 #include "net/dns.h"
 #include "net/user_network.h"
 #include "util/error.h"
@@ -30,6 +31,9 @@ namespace mcpvm::net {
 namespace {
 
 using namespace std::chrono_literals;
+using test::GreetingServer;
+using test::listen_loopback;
+using test::local_port;
 
 constexpr Ipv4 kHostLoopbackAlias = 0x0a000202;  // 10.0.2.2 -> host 127.0.0.1
 
@@ -37,58 +41,6 @@ std::string bin_dir() {
   const char* dir = std::getenv("MCPVM_BIN_DIR");
   return dir ? dir : ".";
 }
-
-UniqueFd listen_loopback(int type, uint16_t port) {
-  UniqueFd fd(::socket(AF_INET, type | SOCK_CLOEXEC, 0));
-  int one = 1;
-  setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
-    fail_errno("binding 127.0.0.1:{}", port);
-  if (type == SOCK_STREAM && ::listen(fd.get(), 16) != 0) fail_errno("listen");
-  return fd;
-}
-
-uint16_t local_port(int fd) {
-  sockaddr_in addr{};
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  return ntohs(addr.sin_port);
-}
-
-// A TCP server on 127.0.0.1 that greets every connection with "hello <port>".
-class GreetingServer {
- public:
-  GreetingServer() : fd_(listen_loopback(SOCK_STREAM, 0)), port_(local_port(fd_.get())) {
-    thread_ = std::thread([this] {
-      while (!stop_) {
-        pollfd p{fd_.get(), POLLIN, 0};
-        if (::poll(&p, 1, 100) <= 0) continue;
-        UniqueFd c(::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
-        if (!c) continue;
-        ++connections_;
-        std::string greeting = fmt::format("hello {}\n", port_);
-        [[maybe_unused]] ssize_t n = ::send(c.get(), greeting.data(), greeting.size(), MSG_NOSIGNAL);
-      }
-    });
-  }
-  ~GreetingServer() {
-    stop_ = true;
-    thread_.join();
-  }
-  uint16_t port() const { return port_; }
-  int connections() const { return connections_; }
-
- private:
-  UniqueFd fd_;
-  uint16_t port_;
-  std::atomic<bool> stop_{false};
-  std::atomic<int> connections_{0};
-  std::thread thread_;
-};
 
 // The host's resolver during these tests: records every name asked; answers hostres.test with
 // 10.0.2.2 and everything else with NXDOMAIN.

@@ -17,6 +17,7 @@
 #include <sstream>
 #include <thread>
 
+#include "integration/loopback_servers.h"
 #include "net/user_network.h"
 #include "util/error.h"
 #include "util/process.h"
@@ -28,45 +29,10 @@ namespace mcpvm::net {
 namespace {
 
 using namespace std::chrono_literals;
+using test::GreetingServer;
+using test::listen_loopback;
+using test::local_port;
 namespace fs = std::filesystem;
-
-class GreetingServer {
- public:
-  GreetingServer() : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    if (::bind(fd_.get(), reinterpret_cast<sockaddr*>(&a), len) != 0 || ::listen(fd_.get(), 16) != 0)
-      fail_errno("listening on 127.0.0.1");
-    getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-    thread_ = std::thread([this] {
-      while (!stop_) {
-        pollfd p{fd_.get(), POLLIN, 0};
-        if (::poll(&p, 1, 100) <= 0) continue;
-        UniqueFd c(::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
-        if (!c) continue;
-        ++connections_;
-        std::string greeting = fmt::format("hello {}\n", port_);
-        [[maybe_unused]] ssize_t n = ::send(c.get(), greeting.data(), greeting.size(), MSG_NOSIGNAL);
-      }
-    });
-  }
-  ~GreetingServer() {
-    stop_ = true;
-    thread_.join();
-  }
-  uint16_t port() const { return port_; }
-  int connections() const { return connections_; }
-
- private:
-  UniqueFd fd_;
-  uint16_t port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::atomic<int> connections_{0};
-  std::thread thread_;
-};
 
 std::string slurp(const fs::path& path) {
   std::ifstream in(path);
