@@ -97,9 +97,34 @@ check '[ $ra -eq 0 ] && [ $rb -eq 0 ] && [ "$(cat "$work/a")" = A ] && [ "$(cat 
 check 'awk "BEGIN{exit !($t1 - $t0 < 5.5)}"' "they ran at the same time ($(awk "BEGIN{print $t1 - $t0}") s for two 3 s sleeps)"
 
 log "== signals"
-x ex -- sleep 30 & p=$!
+"$mcpvm" exec ex -- sleep 30 & p=$!  # not via x(): $! would be a subshell
 sleep 2; kill -INT $p; wait $p; rc=$?
 check '[ $rc -eq 130 ]' "SIGINT forwarded without -t: exit 130 (got $rc)"
+
+log "== a client that stops reading"
+"$mcpvm" exec ex -- yes >/dev/null & p=$!
+sleep 1; kill -STOP $p; sleep 2   # its window fills: the guest stops reading yes's stdout
+check '[ "$(timeout 20 "$mcpvm" exec ex -- echo alive)" = alive ]' "another session still works"
+url=$(jq -r .endpoint "$MCPVM_HOME/vms/ex/state.json")
+check 'curl -s --max-time 20 -H "Content-Type: application/json" -H "Accept: application/json, text/event-stream" -d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{\"protocolVersion\":\"2025-03-26\",\"capabilities\":{},\"clientInfo\":{\"name\":\"t\",\"version\":\"1\"}}}" "$url" | grep -q serverInfo' "the MCP server's channels still work"
+runner_rss=$(ps -o rss= -p "$(jq -r .runner.pid "$MCPVM_HOME/vms/ex/state.json")")
+check 'x ex -- ps -o comm | grep -qx yes' "the stalled session's process is alive in the guest"
+kill -9 $p; wait $p 2>/dev/null
+sleep 1
+procs=$(x ex -- ps -o comm)
+check 'echo "$procs" | grep -q "^mcpvm-demo" && ! echo "$procs" | grep -qx yes' "the process of a client killed with -9 is gone in the guest"
+log "runner RSS with a stalled session: ${runner_rss} KiB"
+
+log "== throughput and latency"
+t0=$(date +%s.%N); x ex -- true; t1=$(date +%s.%N)
+log "exec true: $(awk "BEGIN{printf \"%.3f\", $t1 - $t0}") s"
+t0=$(date +%s.%N); n=$(x ex -- head -c 16777216 /dev/zero | wc -c); t1=$(date +%s.%N)
+check '[ "$n" -eq 16777216 ]' "16 MiB of stdout arrive complete"
+log "guest -> host stdout: $(awk "BEGIN{printf \"%.1f\", 16 / ($t1 - $t0)}") MiB/s"
+head -c 16777216 /dev/zero > "$work/z"
+t0=$(date +%s.%N); n=$(x -i ex -- wc -c < "$work/z" | tr -d " "); t1=$(date +%s.%N)
+check '[ "$n" -eq 16777216 ]' "16 MiB of stdin arrive complete"
+log "host -> guest stdin: $(awk "BEGIN{printf \"%.1f\", 16 / ($t1 - $t0)}") MiB/s"
 
 log "== env, user, workdir"
 env_out=$(x -e EXEC_VAR=from-exec -e SHADOWED=exec ex -- env)
@@ -128,7 +153,7 @@ check '[ $rc -ne 0 ] && grep -q "VM ex is not running (status: stopped)" "$work/
 
 log "== rm -f with a session open"
 "$mcpvm" start ex >/dev/null || fail "start ex"
-x ex -- sleep 300 >/dev/null 2>"$work/rm.err" & p=$!
+"$mcpvm" exec ex -- sleep 300 >/dev/null 2>"$work/rm.err" & p=$!
 sleep 2
 check 'kill -0 $p 2>/dev/null' "the long exec is running"
 "$mcpvm" rm -f ex >/dev/null
