@@ -36,8 +36,13 @@ int main_impl(int argc, char** argv) {
       "Examples:\n"
       "  mcpvm pull 127.0.0.1:5000/mcp/fetch:1      fetch an image into the local store\n"
       "  mcpvm import ./image.tar --tag demo:1     load an OCI layout or docker-archive\n"
-      "  mcpvm images                              list what is in the store\n\n"
-      "Data lives in $MCPVM_HOME (default ~/.local/share/mcpvm).",
+      "  mcpvm run --name fetch demo:1             boot it detached; prints the MCP endpoint URL\n"
+      "  mcpvm run --foreground demo:1             or talk to the server over this terminal's stdio\n"
+      "  mcpvm ls                                  running VMs, their status and endpoints\n"
+      "  mcpvm logs -f fetch / exec -it fetch -- sh  watch it, debug inside the guest\n"
+      "  mcpvm rm -f fetch                         stop and remove it, whatever state it is in\n\n"
+      "Data lives in $MCPVM_HOME (default ~/.local/share/mcpvm). MCPVM_ACCEL=auto|kvm|tcg picks the\n"
+      "accelerator. `mcpvm COMMAND --help` shows every flag of a command.",
       "mcpvm"};
   app.set_version_flag("--version", "mcpvm 0.1.0");
   app.require_subcommand(1);
