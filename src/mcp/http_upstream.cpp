@@ -249,7 +249,7 @@ class HttpLink : public UpstreamLink {
           if (!parser.is_done()) co_await http::async_read(*s, buf, parser, net::use_awaitable);
           std::string detail = res.body().substr(0, 300);
           if (!sent_session.empty() && forgot_session(status, detail) &&
-              lost_session(message, sent_session)) {
+              lost_session(message, sent_session, status)) {
             if (res.keep_alive() && idle_.size() < kMaxIdleConnections && !stopped_)
               idle_.push_back(std::move(s));
             co_return;
@@ -285,9 +285,10 @@ class HttpLink : public UpstreamLink {
     return lower.find("session") != std::string::npos;
   }
 
-  // A 404 for `message`, sent with session `sent`: the server does not know that session (any more).
-  // Returns true when the message is taken care of (queued for replay after a new session, or dropped).
-  bool lost_session(const json& message, const std::string& sent) {
+  // A 404 (or 400, see above) for `message`, sent with session `sent`: the server does not know that session
+  // (any more). Returns true when the message is taken care of (queued for replay after a new session, or
+  // dropped).
+  bool lost_session(const json& message, const std::string& sent, unsigned status) {
     if (config_.transport != HttpUpstream::Transport::streamable_http || !init_request_.is_object() ||
         stopped_)
       return false;
@@ -307,8 +308,8 @@ class HttpLink : public UpstreamLink {
     barrier_ = true;
     if (!reinitializing_) {
       reinitializing_ = true;
-      log::warn("mcp: the MCP server at {}{} no longer knows session {} (HTTP 404): opening a new one",
-                host_header_, config_.path, sent);
+      log::warn("mcp: the MCP server at {}{} no longer knows session {} (HTTP {}): opening a new one",
+                host_header_, config_.path, sent, status);
       net::co_spawn(io_, reinitialize(), net::detached);
     }
     return true;
