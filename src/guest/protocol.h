@@ -73,7 +73,7 @@ enum class MsgType : uint8_t {
 };
 
 // Unacknowledged data bytes allowed per exec stream and direction.
-inline constexpr uint32_t kExecWindow = 256 * 1024;
+inline constexpr uint32_t kExecWindow = 1024 * 1024;
 // Largest data payload a sender puts in one ExecData/ExecStderr frame.
 inline constexpr uint32_t kExecChunk = 64 * 1024;
 

@@ -120,7 +120,7 @@ class Session {
   }
 
   void read_ctl() {
-    char buf[8192];
+    char buf[65536];  // exec sessions' output arrives here too
     ssize_t n = ::read(vm_.ctl_fd(), buf, sizeof buf);
     if (n <= 0) return;
     decoder_.feed({buf, size_t(n)});

@@ -68,7 +68,8 @@ TEST(ExecProtocol, SignalResizeAndAckRanges) {
   for (const char* bad : {R"({"rows":1})", R"({"rows":1,"cols":65536})", "[]"})
     EXPECT_THROW(parse_resize(bad), ProtocolError) << bad;
   EXPECT_EQ(parse_ack(encode_ack(kExecWindow)), kExecWindow);
-  for (const char* bad : {R"({"bytes":0})", R"({"bytes":262145})", R"({"bytes":-5})", "{}"})
+  for (std::string bad : {std::string(R"({"bytes":0})"), json{{"bytes", kExecWindow + 1}}.dump(),
+                          std::string(R"({"bytes":-5})"), std::string("{}")})
     EXPECT_THROW(parse_ack(bad), ProtocolError) << bad;
 }
 
