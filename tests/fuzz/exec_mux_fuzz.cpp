@@ -15,7 +15,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view bytes(reinterpret_cast<const char*>(data), size);
   auto mux = vm::ExecMux::create();
   std::vector<std::unique_ptr<vm::ExecSession>> sessions;
-  for (int i = 0; i < 3; ++i) sessions.push_back(mux->open(guest::ExecStart{{"sh"}, {}, false, 24, 80, "", ""}));
+  for (int i = 0; i < 3; ++i)
+    sessions.push_back(mux->open(guest::ExecStart{{"sh"}, {}, false, 24, 80, "", ""}));
   guest::FrameDecoder decoder;
   try {
     decoder.feed(bytes);
