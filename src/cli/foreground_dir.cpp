@@ -25,7 +25,9 @@ fs::path create_own_dir() {
 
 }  // namespace
 
-fs::path ForegroundDir::parent() { return ensure_mcpvm_home() / "foreground"; }
+fs::path ForegroundDir::parent() {
+  return ensure_mcpvm_home() / "foreground";
+}
 
 ForegroundDir::ForegroundDir() : path_(create_own_dir()), lock_(path_ / kLockName) {
   try {
@@ -44,7 +46,8 @@ int sweep_foreground_dirs(const fs::path& parent, std::chrono::seconds max_age) 
   int removed = 0;
   std::error_code ec;
   auto now = fs::file_time_type::clock::now();
-  for (auto it = fs::directory_iterator(parent, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+  for (auto it = fs::directory_iterator(parent, ec); !ec && it != fs::directory_iterator();
+       it.increment(ec)) {
     std::error_code e;
     if (!it->is_directory(e) || it->is_symlink(e)) continue;
     auto mtime = fs::last_write_time(it->path(), e);

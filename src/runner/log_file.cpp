@@ -94,7 +94,8 @@ LogPump::LogPump(std::filesystem::path log_path) : log_(std::move(log_path)) {
 }
 
 LogPump::~LogPump() {
-  ::shutdown(vm_.get(), SHUT_RDWR);  // acts on the socket (also QEMU's copy): the reader gets what was sent, then EOF
+  ::shutdown(vm_.get(),
+             SHUT_RDWR);  // acts on the socket (also QEMU's copy): the reader gets what was sent, then EOF
   thread_.join();
 }
 

@@ -1,6 +1,6 @@
-// Size-capped, rotated log files (server.log and console.log, which the runner drains from sockets). When a write would take the file
-// past max_bytes, FILE.1..FILE.(keep-1) shift up, FILE becomes FILE.1 and a fresh FILE starts: a VM that
-// logs forever uses at most keep * max_bytes. Files are 0600.
+// Size-capped, rotated log files (server.log and console.log, which the runner drains from sockets). When a
+// write would take the file past max_bytes, FILE.1..FILE.(keep-1) shift up, FILE becomes FILE.1 and a fresh
+// FILE starts: a VM that logs forever uses at most keep * max_bytes. Files are 0600.
 #pragma once
 
 #include <cstdint>

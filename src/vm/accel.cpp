@@ -48,7 +48,8 @@ std::string accel_cache_key(const KernelFiles& kernel, const std::string& qemu_b
   std::error_code ec;
   auto size = fs::file_size(kernel.kernel, ec);
   auto mtime = fs::last_write_time(kernel.kernel, ec).time_since_epoch().count();
-  return Sha256::hex(fmt::format("{}|{}|{}|{}", kernel.kernel.string(), size, mtime, qemu_version(qemu_binary)));
+  return Sha256::hex(
+      fmt::format("{}|{}|{}|{}", kernel.kernel.string(), size, mtime, qemu_version(qemu_binary)));
 }
 
 uint64_t monotonic_ns() {
@@ -59,7 +60,9 @@ uint64_t monotonic_ns() {
 
 }  // namespace
 
-std::string to_string(Accel a) { return a == Accel::kvm ? "kvm" : "tcg"; }
+std::string to_string(Accel a) {
+  return a == Accel::kvm ? "kvm" : "tcg";
+}
 
 std::optional<Accel> parse_accel(std::string_view s) {
   if (s.empty() || s == "auto") return std::nullopt;
@@ -128,10 +131,12 @@ AccelChoice probe_and_cache(const AccelHost& host, const std::string& key) {
     c.accel = kvm_is_usable(outcome, host.probe_deadline) ? Accel::kvm : Accel::tcg;
     c.source = AccelChoice::Source::probe;
     if (c.accel == Accel::tcg)
-      c.warning = fmt::format("KVM is present but the kernel did not boot under it within {} s (the probe ended "
-                              "after {} ms: nested virtualization, or QEMU could not use KVM): using TCG emulation",
-                              host.probe_deadline.count() / 1000.0, outcome.elapsed.count());
-    cache[key] = {{"accel", to_string(c.accel)}, {"probe_ms", outcome.elapsed.count()}, {"booted", outcome.booted}};
+      c.warning = fmt::format(
+          "KVM is present but the kernel did not boot under it within {} s (the probe ended "
+          "after {} ms: nested virtualization, or QEMU could not use KVM): using TCG emulation",
+          host.probe_deadline.count() / 1000.0, outcome.elapsed.count());
+    cache[key] = {
+        {"accel", to_string(c.accel)}, {"probe_ms", outcome.elapsed.count()}, {"booted", outcome.booted}};
     try {
       write_file_atomic(host.cache_file, cache.dump(2) + "\n");
     } catch (const Error& e) {
@@ -151,9 +156,10 @@ AccelChoice decide_accel(std::optional<std::string> requested, const AccelHost& 
   if (auto forced = parse_accel(requested.value_or("auto"))) {
     if (*forced == Accel::kvm)
       if (int err = host.kvm_access())
-        fail("MCPVM_ACCEL=kvm, but /dev/kvm cannot be opened ({}): load the kvm module and give this user "
-             "access to /dev/kvm, or use MCPVM_ACCEL=auto (falls back to TCG)",
-             std::strerror(err));
+        fail(
+            "MCPVM_ACCEL=kvm, but /dev/kvm cannot be opened ({}): load the kvm module and give this user "
+            "access to /dev/kvm, or use MCPVM_ACCEL=auto (falls back to TCG)",
+            std::strerror(err));
     c.accel = *forced;
     return c;
   }
@@ -180,7 +186,8 @@ AccelHost real_accel_host(const KernelFiles& kernel, const std::string& qemu_bin
   return h;
 }
 
-Accel choose_accel(const KernelFiles& kernel, const std::string& qemu_binary, std::optional<std::string> requested) {
+Accel choose_accel(const KernelFiles& kernel, const std::string& qemu_binary,
+                   std::optional<std::string> requested) {
   if (!requested)
     if (const char* env = std::getenv("MCPVM_ACCEL")) requested = env;
   AccelChoice c = decide_accel(requested, real_accel_host(kernel, qemu_binary));

@@ -36,10 +36,10 @@ bool kvm_is_usable(const ProbeOutcome& outcome, std::chrono::milliseconds deadli
 
 // What `auto` looks at.
 struct AccelHost {
-  std::function<int()> kvm_access;          // 0, or the errno of opening /dev/kvm read-write
-  std::function<std::string()> cache_key;   // identifies kernel + QEMU: a verdict holds for one pair
+  std::function<int()> kvm_access;         // 0, or the errno of opening /dev/kvm read-write
+  std::function<std::string()> cache_key;  // identifies kernel + QEMU: a verdict holds for one pair
   std::function<ProbeOutcome(std::chrono::milliseconds deadline)> probe_kvm;
-  std::filesystem::path cache_file;         // JSON {key: {"accel": "kvm"|"tcg", "probe_ms": N}}
+  std::filesystem::path cache_file;  // JSON {key: {"accel": "kvm"|"tcg", "probe_ms": N}}
   std::chrono::milliseconds probe_deadline{5000};
 };
 

@@ -32,7 +32,9 @@ class AccelProbe : public ::testing::Test {
   std::string qemu_ = "qemu-system-x86_64";
 };
 
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
 
 }  // namespace
 

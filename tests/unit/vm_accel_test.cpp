@@ -147,8 +147,8 @@ TEST(VmAccel, ACorruptCacheIsProbedAgainAndRewritten) {
   const char* corrupt[] = {"",
                            "{\"kernel-a|qemu-8.2\": {\"accel\": \"kv",  // truncated
                            "not json at all",
-                           "[\"kvm\"]",                                   // not an object
-                           "{\"kernel-a|qemu-8.2\": 42}",                 // wrong type
+                           "[\"kvm\"]",                                      // not an object
+                           "{\"kernel-a|qemu-8.2\": 42}",                    // wrong type
                            "{\"kernel-a|qemu-8.2\": {\"accel\": \"xen\"}}",  // unknown verdict
                            "{\"kernel-a|qemu-8.2\": {\"accel\": null}}",
                            "\xff\xfe\x00garbage"};
