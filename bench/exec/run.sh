@@ -12,7 +12,7 @@ mcpvm=$build/bin/mcpvm
 export MCPVM_BIN_DIR=$build/bin
 work=$(mktemp -d /tmp/mcpvm-bx-XXXXXX)
 export MCPVM_HOME=$work/home
-trap '"$mcpvm" rm -f bx >/dev/null 2>&1; rm -rf "$work"' EXIT
+trap '"$mcpvm" rm -f bx >/dev/null 2>&1 || true; rm -rf "$work"' EXIT  # (set -e would stop the trap at a failing rm)
 
 bash "$src/tests/fixtures/make-busybox-rootfs.sh" "$work/rootfs" >/dev/null
 install -D -m 0755 "$build/bin/mcpvm-demo-server" "$work/rootfs/usr/local/bin/mcpvm-demo-server"
