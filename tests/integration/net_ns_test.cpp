@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <csignal>
 #include <cstdlib>
 #include <fstream>
 #include <mutex>
@@ -25,6 +26,7 @@
 #include "net/dns.h"
 #include "net/user_network.h"
 #include "util/error.h"
+#include "util/fs.h"
 #include "util/process.h"
 
 namespace mcpvm::net {
@@ -269,15 +271,27 @@ TEST(NetNamespace, PortForwardReachesTheGuest) {
   config.policy = EgressPolicy::deny_all();  // inbound forwards work whatever the egress policy
   config.forwards = {{0x7f000001, host_port, 8080}};
   Guest guest(config);
-  auto server =
-      guest.run({"busybox", "sh", "-c",
-                 "mkdir -p /tmp/mcpvm-net-www-$$ && echo forwarded > /tmp/mcpvm-net-www-$$/index.html && "
-                 "busybox httpd -p 8080 -h /tmp/mcpvm-net-www-$$ && echo started"});
-  ASSERT_EQ(server.out, "started\n") << server.err;
-  auto r =
-      run_command({"curl", "-s", "--max-time", "10", fmt::format("http://127.0.0.1:{}/", host_port)}, 20s);
-  EXPECT_EQ(r.out, "forwarded\n") << r.err;
-  guest.run({"busybox", "sh", "-c", "busybox pkill -f 'httpd -p 8080' ; rm -rf /tmp/mcpvm-net-www-*"});
+  TempDir www;
+  write_file_atomic(www.path() / "index.html", "forwarded\n");
+  // httpd in the foreground, in the background of the shell: its pid is printed, and the guard below kills
+  // it on every exit path (the guest shares our pid namespace; a daemonized httpd would outlive the test).
+  auto server = guest.run({"busybox", "sh", "-c",
+                           fmt::format("busybox httpd -f -p 8080 -h {} </dev/null >/dev/null 2>&1 & echo $!",
+                                       www.path().string())});
+  pid_t httpd = std::atoi(server.out.c_str());
+  ASSERT_GT(httpd, 1) << server.out << server.err;
+  struct KillOnExit {
+    pid_t pid;
+    ~KillOnExit() { ::kill(pid, SIGKILL); }
+  } kill_httpd{httpd};
+  std::string body;
+  for (int i = 0; i < 50 && body != "forwarded\n"; ++i) {  // httpd binds shortly after the shell returns
+    if (i > 0) std::this_thread::sleep_for(100ms);
+    body =
+        run_command({"curl", "-s", "--max-time", "10", fmt::format("http://127.0.0.1:{}/", host_port)}, 20s)
+            .out;
+  }
+  EXPECT_EQ(body, "forwarded\n");
 }
 
 TEST(NetNamespace, PortForwardThatCannotBindIsAnError) {
