@@ -3,7 +3,6 @@
 // "exec"). Exits with the command's status (128+N when a signal ended it).
 #include <signal.h>
 #include <sys/ioctl.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <termios.h>
 #include <unistd.h>
@@ -18,6 +17,7 @@
 #include "runner/lifecycle.h"
 #include "util/error.h"
 #include "util/fd.h"
+#include "util/signal_fd.h"
 
 namespace mcpvm::cli {
 namespace {
@@ -56,35 +56,24 @@ class RawTerminal {
   bool active_ = false;
 };
 
-// The signals exec handles itself, read from a signalfd; the previous mask comes back at the end.
-class SignalFd {
- public:
-  SignalFd() {
-    sigemptyset(&set_);
-    for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH}) {
-      // An ignored signal is discarded, never pending: a shell starts background jobs with SIGINT and
-      // SIGQUIT ignored, and `kill -INT` of such an exec must still reach the guest. (Blocked below, so
-      // the default action never runs.) SIGHUP stays ignored under nohup.
-      struct sigaction old {};
-      ::sigaction(s, nullptr, &old);
-      if (s != SIGHUP && old.sa_handler == SIG_IGN) ::signal(s, SIG_DFL);
-      if (s != SIGHUP || old.sa_handler != SIG_IGN) sigaddset(&set_, s);
-    }
-    ::sigprocmask(SIG_BLOCK, &set_, &old_);
-    fd_.reset(::signalfd(-1, &set_, SFD_NONBLOCK | SFD_CLOEXEC));
-    if (!fd_) fail_errno("signalfd");
-  }
-  ~SignalFd() { ::sigprocmask(SIG_SETMASK, &old_, nullptr); }
-  int fd() const { return fd_.get(); }
-  int take() {
-    signalfd_siginfo si;
-    return ::read(fd_.get(), &si, sizeof si) == sizeof si ? int(si.ssi_signo) : 0;
-  }
+// An ignored signal is discarded, never pending: a shell starts background jobs with SIGINT and SIGQUIT
+// ignored, and `kill -INT` of such an exec must still reach the guest, so those get their default action
+// back (blocked by the SignalFd, it never runs). SIGHUP stays ignored under nohup.
+bool unignore(int signal) {
+  struct sigaction old {};
+  ::sigaction(signal, nullptr, &old);
+  if (old.sa_handler != SIG_IGN) return true;
+  if (signal == SIGHUP) return false;
+  ::signal(signal, SIG_DFL);
+  return true;
+}
 
- private:
-  sigset_t set_{}, old_{};
-  UniqueFd fd_;
-};
+// The signals exec handles itself (forwarded to the guest, or a resize).
+SignalFd exec_signals() {
+  for (int s : {SIGINT, SIGTERM, SIGQUIT, SIGWINCH}) unignore(s);
+  if (!unignore(SIGHUP)) return SignalFd{SIGINT, SIGTERM, SIGQUIT, SIGWINCH};
+  return SignalFd{SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH};
+}
 
 std::pair<int, int> window_size() {
   winsize ws{};
@@ -108,7 +97,8 @@ void check_running(const std::string& name) {
 // while we send it stdin); stdin is read only when the previous chunk went out.
 class ExecClient {
  public:
-  ExecClient(runner::ControlChannel channel, const ExecOptions& o) : channel_(std::move(channel)), o_(o) {
+  ExecClient(runner::ControlChannel channel, const ExecOptions& o)
+      : channel_(std::move(channel)), o_(o), signals_(exec_signals()) {
     stdin_open_ = o.interactive;
   }
 

@@ -2,7 +2,6 @@
 
 #include <poll.h>
 #include <signal.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -12,6 +11,7 @@
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/log.h"
+#include "util/signal_fd.h"
 
 namespace mcpvm::vm {
 
@@ -19,30 +19,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using guest::MsgType;
-
-// Blocks the termination signals for the session and reads them from a signalfd; restores on exit.
-class SignalCatcher {
- public:
-  explicit SignalCatcher(bool enabled) {
-    if (!enabled) return;
-    sigemptyset(&set_);
-    for (int s : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&set_, s);
-    ::sigprocmask(SIG_BLOCK, &set_, &old_);
-    fd_.reset(::signalfd(-1, &set_, SFD_NONBLOCK | SFD_CLOEXEC));
-  }
-  ~SignalCatcher() {
-    if (fd_) ::sigprocmask(SIG_SETMASK, &old_, nullptr);
-  }
-  int fd() const { return fd_.get(); }
-  int take() {
-    signalfd_siginfo si;
-    return ::read(fd_.get(), &si, sizeof si) == sizeof si ? int(si.ssi_signo) : 0;
-  }
-
- private:
-  sigset_t set_{}, old_{};
-  UniqueFd fd_;
-};
 
 // Bytes from a VM socket to a host fd (blocking write: the host fd may be a terminal we must not alter).
 struct Outflow {
@@ -72,7 +48,8 @@ struct Outflow {
 
 class Session {
  public:
-  Session(Vm& vm, const AttachOptions& o) : vm_(vm), o_(o), signals_(o.handle_signals) {
+  Session(Vm& vm, const AttachOptions& o)
+      : vm_(vm), o_(o), signals_(o.handle_signals ? SignalFd{SIGINT, SIGTERM, SIGHUP} : SignalFd{}) {
     pidfd_.reset(int(::syscall(SYS_pidfd_open, vm.qemu_pid(), 0)));
     boot_deadline_ = Clock::now() + o.boot_timeout;
   }
@@ -277,7 +254,7 @@ class Session {
 
   Vm& vm_;
   AttachOptions o_;
-  SignalCatcher signals_;
+  SignalFd signals_;  // the termination signals, when the session handles them
   UniqueFd pidfd_;
   guest::FrameDecoder decoder_;
   Outflow out_{vm_.stdout_fd(), o_.out};
