@@ -185,6 +185,8 @@ vm::VmSpec build_spec(const RunOptions& o) {
   spec.guest.workdir = image.working_dir;
   spec.guest.user = image.user;
   spec.boot_timeout = boot_timeout(spec.accel);
+  // A debugging knob, as Firecracker's boot_args: e.g. MCPVM_KERNEL_APPEND="initcall_debug printk.time=1".
+  if (const char* extra = std::getenv("MCPVM_KERNEL_APPEND"); extra && *extra) spec.extra_cmdline = extra;
   return spec;
 }
 
@@ -310,7 +312,8 @@ const Command kRun{
           "Examples:\n"
           "  mcpvm run --foreground busybox:1 -- echo hello\n"
           "  mcpvm run --foreground -e TOKEN=x --memory 1024 mcp/fetch:1\n"
-          "Environment: MCPVM_ACCEL=auto|kvm|tcg, MCPVM_KERNEL, MCPVM_BOOT_TIMEOUT (seconds).");
+          "Environment: MCPVM_ACCEL=auto|kvm|tcg, MCPVM_KERNEL, MCPVM_BOOT_TIMEOUT (seconds), "
+          "MCPVM_KERNEL_APPEND (extra kernel command-line words, for debugging).");
       return [o]() -> int {
         if (o->foreground && o->proxy_port)
           fail("--proxy-port: run --foreground serves no MCP endpoint (the terminal is the server's stdio)");

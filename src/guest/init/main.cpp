@@ -7,7 +7,9 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
+#include <string>
 
 #include "guest/config.h"
 #include "guest/init/ports.h"
@@ -23,16 +25,6 @@
 
 namespace mcpvm::guest {
 namespace {
-
-// One console line per boot phase with the guest's uptime, so `mcpvm logs --console NAME` shows where a
-// slow boot spends its time (a few dozen bytes: negligible even on an emulated serial port).
-void phase_done(const char* phase) {
-  timespec t{};
-  ::clock_gettime(CLOCK_BOOTTIME, &t);
-  char line[96];
-  std::snprintf(line, sizeof line, "%s at %ld.%03ld s", phase, long(t.tv_sec), long(t.tv_nsec / 1000000));
-  console(line);
-}
 
 int make_signalfd() {
   sigset_t set;
@@ -64,22 +56,22 @@ void configure_network([[maybe_unused]] const GuestConfig& config) {
   Ports ports;
   try {
     mount_early();
-    phase_done("init started");
+    console_phase("init started");
     GuestConfig config = read_config();
-    load_modules(config.modules);
-    phase_done("modules loaded");
+    std::string module_times = load_modules(config.modules);
+    console_phase("modules loaded (" + module_times + ")");
     if (config.probe) {
       console("probe: kernel and init are up");
       end_vm();
     }
     ports = open_ports(std::chrono::seconds(20));
-    phase_done("ports open");
+    console_phase("ports open");
     switch_to_image_root(config);
     mount_late();
     set_hostname(config.hostname);
-    phase_done("image root mounted");
+    console_phase("image root mounted");
     configure_network(config);
-    phase_done("network configured");
+    console_phase("network configured");
     LaunchPlan plan = plan_launch(config, config.hostname);
     ServerResult result = run_server(plan, ports, sigfd.get(), config);
     nlohmann::json exit_msg = {{"code", result.code},

@@ -236,6 +236,7 @@ ServerResult run_server(const LaunchPlan& plan, Ports& ports, int sigfd, [[maybe
   err.write.reset();
   for (int fd : {in.write.get(), out.read.get(), err.read.get()}) set_nonblocking(fd);
   send_ctl(ports, int(MsgType::Ready), "{}");
+  console_phase("server started");
 
   Relay to_stdin{ports.stdin_.get(), in.write.get()};
   Relay to_stdout{out.read.get(), ports.stdout_.get()};
@@ -310,7 +311,11 @@ ServerResult run_server(const LaunchPlan& plan, Ports& ports, int sigfd, [[maybe
     if (fds[2].revents & kReady) to_stdin.on_readable();
     if (fds[3].revents & kReady) to_stdin.on_writable();
     if (fds[4].revents & kReady) to_stdout.on_readable();
-    if (fds[5].revents & kReady) to_stdout.on_writable();
+    if (fds[5].revents & kReady) {
+      bool first = to_stdout.written == 0;
+      to_stdout.on_writable();
+      if (first && to_stdout.written > 0) console_phase("first output relayed");
+    }
     if (fds[6].revents & kReady) to_stderr.on_readable();
     if (fds[7].revents & kReady) to_stderr.on_writable();
     if (to_stdin.broken) to_stdin.eof = true;  // the server closed its stdin: drop what the host sends

@@ -45,14 +45,22 @@ void mount_early() {
   mount_fs("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
 }
 
-void load_modules(const std::vector<std::string>& modules) {
+std::string load_modules(const std::vector<std::string>& modules) {
+  std::string timings;
   for (const auto& name : modules) {
+    timespec t0{}, t1{};
+    ::clock_gettime(CLOCK_MONOTONIC, &t0);
     if (name.empty() || name.find('/') != std::string::npos) throw SetupError("bad module name in config: " + name);
     std::string path = std::string(kModulesDir) + "/" + name;
     Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) fail_sys("opening module " + path);
     if (::syscall(SYS_finit_module, fd.get(), "", 0) != 0 && errno != EEXIST) fail_sys("loading module " + name);
+    ::clock_gettime(CLOCK_MONOTONIC, &t1);
+    long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    timings +=
+        (timings.empty() ? "" : " ") + name.substr(0, name.rfind('.')) + "=" + std::to_string(ms) + "ms";
   }
+  return timings;
 }
 
 void switch_to_image_root(const GuestConfig& config) {

@@ -13,7 +13,8 @@ namespace mcpvm::guest {
 void mount_early();
 
 // finit_module() of each file in kModulesDir, in order; a module already present (built in) is fine.
-void load_modules(const std::vector<std::string>& modules);
+// Returns "name=Nms ..." for the boot-phase line: where module time goes differs a lot between kernels.
+std::string load_modules(const std::vector<std::string>& modules);
 
 // Mounts the read-only squashfs + an overlay with a size-limited tmpfs upper, moves /dev /proc /sys into
 // it and makes it the root (MS_MOVE + chroot: pivot_root does not work from an initramfs).

@@ -4,7 +4,10 @@
 #include <poll.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <ctime>
 
 namespace mcpvm::guest {
 
@@ -15,6 +18,21 @@ void console(std::string_view message) {
   line.append(message);
   line.push_back('\n');
   [[maybe_unused]] auto n = ::write(2, line.data(), line.size());
+}
+
+void console_phase(const std::string& phase) {
+  timespec t{};
+  ::clock_gettime(CLOCK_BOOTTIME, &t);
+  double idle = 0;
+  try {
+    std::string uptime = read_whole_file("/proc/uptime");  // "<uptime> <idle seconds summed over CPUs>"
+    idle = std::atof(uptime.c_str() + uptime.find(' '));
+  } catch (const SetupError&) {
+  }
+  char line[96];
+  std::snprintf(line, sizeof line, " at %ld.%03ld s (idle %.2f s)", long(t.tv_sec), long(t.tv_nsec / 1000000),
+                idle);
+  console(phase + line);
 }
 
 std::string read_whole_file(const std::string& path) {

@@ -27,6 +27,11 @@ class SetupError : public std::runtime_error {
 // One line on the console (the host's console log).
 void console(std::string_view message);
 
+// "<phase> at <uptime> s (idle <s> s)": one console line per boot phase, so `mcpvm logs --console NAME`
+// shows where a slow boot spends its time and whether a phase computes or waits (only waiting can be
+// overlapped with other work). A few dozen bytes: negligible even on an emulated serial port.
+void console_phase(const std::string& phase);
+
 class Fd {
  public:
   Fd() = default;
