@@ -59,6 +59,11 @@ void RotatingLog::mirror_to_fd(int fd) {
 }
 
 void RotatingLog::write(std::string_view data) {
+  if (mirror_fd_ >= 0) {
+    // Others write to the mirrored fd directly (library messages on stderr): count their bytes too.
+    struct stat st;
+    if (::fstat(fd_.get(), &st) == 0) size_ = uint64_t(st.st_size);
+  }
   while (!data.empty()) {
     if (size_ >= max_bytes_) {
       try {

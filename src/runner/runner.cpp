@@ -9,6 +9,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdlib>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -29,11 +30,20 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using nlohmann::json;
 
-// The runner's own log lines go to its stderr, which the spawner pointed at logs/runner.log.
+// The runner's own log lines go to logs/runner.log, capped and rotated like the other logs; stderr (where
+// library messages go) points at its current file. Before run_runner opened it: plain stderr, which the
+// spawner pointed at the same file.
+std::mutex g_runner_log_mutex;
+std::unique_ptr<RotatingLog> g_runner_log;
+
 template <typename... Args>
 void note(fmt::format_string<Args...> f, Args&&... args) {
   std::string line = fmt::format("{} runner: {}\n", unix_now(), fmt::format(f, std::forward<Args>(args)...));
-  [[maybe_unused]] auto n = ::write(2, line.data(), line.size());
+  std::lock_guard lock(g_runner_log_mutex);
+  if (g_runner_log)
+    g_runner_log->write(line);
+  else [[maybe_unused]]
+    auto n = ::write(2, line.data(), line.size());
 }
 
 // A port on 127.0.0.1 that is free right now (bound to 0, read back, released). Whoever binds it next may
@@ -494,6 +504,13 @@ BackoffSettings restart_backoff_from_env() {
 }
 
 int run_runner(const VmDir& dir, const RunnerHooks& hooks) {
+  try {
+    std::lock_guard lock(g_runner_log_mutex);
+    g_runner_log = std::make_unique<RotatingLog>(dir.runner_log());
+    g_runner_log->mirror_to_fd(2);
+  } catch (const Error& e) {
+    note("cannot open the runner log, logging to stderr: {}", e.what());
+  }
   try {
     return Runner(dir, hooks).run();
   } catch (const std::exception& e) {
