@@ -9,33 +9,11 @@ set -uo pipefail
 build=$(cd "${1:?usage: exec_test.sh BUILD_DIR}" && pwd)
 src=${MCPVM_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 here=$src/tests/integration
-mcpvm=$build/bin/mcpvm
-export MCPVM_BIN_DIR=$build/bin
-
-work=$(mktemp -d /tmp/mcpvm-ex-XXXXXX)  # short: the control socket path must stay under 108 bytes
-export MCPVM_HOME=$work/home
-failures=0
-
-cleanup() {
-  for d in "$MCPVM_HOME"/vms/*/; do [ -d "$d" ] && "$mcpvm" rm -f "$(basename "$d")" >/dev/null 2>&1; done
-  jobs -p | xargs -r kill -9 2>/dev/null
-  for f in $(grep -l -s -a -F -- "$work/" /proc/[0-9]*/cmdline); do
-    p=${f#/proc/}
-    [ "${p%/cmdline}" != $$ ] && kill -9 "${p%/cmdline}" 2>/dev/null
-  done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-log() { printf '[%s] %s\n' "$(date +%T)" "$*"; }
-fail() { log "FAIL: $*"; failures=$((failures + 1)); }
-check() { if eval "$1"; then log "ok: $2"; else fail "$2 (${1})"; fi; }
+source "$here/vm_test_lib.sh"
+vm_test_setup ex
 
 # --- fixture (as runner_lifecycle.sh): busybox + the demo MCP server, user app, an image env var -------
-rootfs=$work/rootfs
-bash "$src/tests/fixtures/make-busybox-rootfs.sh" "$rootfs" >/dev/null
-install -D -m 0755 "$build/bin/mcpvm-demo-server" "$rootfs/usr/local/bin/mcpvm-demo-server"
-mksquashfs "$rootfs" "$work/demo.sqfs" -quiet -noappend -all-root >/dev/null || { echo "mksquashfs failed"; exit 1; }
+make_demo_squashfs
 cat > "$work/demo.json" <<'J'
 {"Entrypoint": ["/usr/local/bin/mcpvm-demo-server"], "Env": ["PATH=/usr/local/bin:/bin", "IMAGE_VAR=from-image", "SHADOWED=image"],
  "User": "app", "WorkingDir": "/home/app"}

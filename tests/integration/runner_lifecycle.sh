@@ -9,35 +9,12 @@ set -uo pipefail
 build=$(cd "${1:?usage: runner_lifecycle.sh BUILD_DIR}" && pwd)
 shift
 src=${MCPVM_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-mcpvm=$build/bin/mcpvm
-export MCPVM_BIN_DIR=$build/bin
-
-# A short MCPVM_HOME keeps the control socket path well under the 108-byte limit.
-work=$(mktemp -d /tmp/mcpvm-lc-XXXXXX)
-export MCPVM_HOME=$work/home
+source "$src/tests/integration/vm_test_lib.sh"
+vm_test_setup lc
 export MCPVM_RESTART_DELAY_MS=300
-failures=0
-
-cleanup() {
-  # Whatever a failed scenario left: kill it through the product, then by scan as a last resort.
-  for d in "$MCPVM_HOME"/vms/*/; do [ -d "$d" ] && "$mcpvm" rm -f "$(basename "$d")" >/dev/null 2>&1; done
-  for f in $(grep -l -s -a -F -- "$work/" /proc/[0-9]*/cmdline); do
-    p=${f#/proc/}
-    [ "${p%/cmdline}" != $$ ] && kill -9 "${p%/cmdline}" 2>/dev/null
-  done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-log() { printf '[%s] %s\n' "$(date +%T)" "$*"; }
-fail() { log "FAIL: $*"; failures=$((failures + 1)); }
-check() { if eval "$1"; then log "ok: $2"; else fail "$2 (${1})"; fi; }
 
 # --- fixtures: a busybox rootfs with the static demo MCP server, as a squashfs ---------------------------
-rootfs=$work/rootfs
-bash "$src/tests/fixtures/make-busybox-rootfs.sh" "$rootfs" >/dev/null
-install -D -m 0755 "$build/bin/mcpvm-demo-server" "$rootfs/usr/local/bin/mcpvm-demo-server"
-mksquashfs "$rootfs" "$work/demo.sqfs" -quiet -noappend -all-root >/dev/null || { echo "mksquashfs failed"; exit 1; }
+make_demo_squashfs
 cat > "$work/demo.json" <<'J'
 {"Entrypoint": ["/usr/local/bin/mcpvm-demo-server"], "Env": ["PATH=/usr/local/bin:/bin"], "User": "app"}
 J
