@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <set>
+#include <unordered_map>
 #include <sstream>
 
 #include "util/error.h"
@@ -91,15 +92,25 @@ KernelFiles find_kernel(const std::optional<fs::path>& override_path) {
 }
 
 std::vector<DepEntry> parse_modules_dep(const std::string& text) {
+  // Debian's modules.dep has ~4000 lines and is parsed on every boot: string_views, no streams.
   std::vector<DepEntry> out;
-  std::istringstream lines(text);
-  std::string line;
-  while (std::getline(lines, line)) {
-    auto colon = line.find(':');
-    if (colon == std::string::npos || colon == 0) continue;
-    DepEntry e{line.substr(0, colon), {}};
-    std::istringstream deps(line.substr(colon + 1));
-    for (std::string d; deps >> d;) e.deps.push_back(d);
+  std::string_view rest = text;
+  while (!rest.empty()) {
+    size_t eol = rest.find('\n');
+    std::string_view line = rest.substr(0, eol);
+    rest = eol == std::string_view::npos ? std::string_view() : rest.substr(eol + 1);
+    size_t colon = line.find(':');
+    if (colon == std::string_view::npos || colon == 0) continue;
+    DepEntry e{std::string(line.substr(0, colon)), {}};
+    std::string_view deps = line.substr(colon + 1);
+    while (!deps.empty()) {
+      size_t start = deps.find_first_not_of(" \t\r");
+      if (start == std::string_view::npos) break;
+      deps.remove_prefix(start);
+      size_t end = deps.find_first_of(" \t\r");
+      e.deps.emplace_back(deps.substr(0, end));
+      deps = end == std::string_view::npos ? std::string_view() : deps.substr(end);
+    }
     out.push_back(std::move(e));
   }
   return out;
@@ -123,16 +134,19 @@ std::vector<ModuleFile> resolve_modules(const fs::path& modules_dir, const std::
       fail("module {} is compressed ({}); only uncompressed .ko modules are supported", name, rel);
     order.push_back({name, modules_dir / rel});
   };
+  std::unordered_map<std::string, const DepEntry*> by_name;
+  for (const auto& e : entries) by_name.emplace(module_name(e.path), &e);
   for (const auto& want : wanted) {
     std::string w = module_name(want);
-    auto it = std::find_if(entries.begin(), entries.end(), [&](const DepEntry& e) { return module_name(e.path) == w; });
-    if (it == entries.end()) {
+    auto found = by_name.find(w);
+    if (found == by_name.end()) {
       if (builtin.count(w)) continue;
       fail("kernel module {} not found in {}", w, modules_dir.string());
     }
     // modprobe loads the dependencies in reverse modules.dep order, then the module itself.
-    for (auto d = it->deps.rbegin(); d != it->deps.rend(); ++d) add(*d);
-    add(it->path);
+    const DepEntry& entry = *found->second;
+    for (auto d = entry.deps.rbegin(); d != entry.deps.rend(); ++d) add(*d);
+    add(entry.path);
   }
   return order;
 }
