@@ -185,6 +185,13 @@ vm::VmSpec build_spec(const RunOptions& o) {
   spec.guest.workdir = image.working_dir;
   spec.guest.user = image.user;
   spec.boot_timeout = boot_timeout(spec.accel);
+  if (const char* tb = std::getenv("MCPVM_TCG_TB_MIB"); tb && *tb) {
+    char* end = nullptr;
+    unsigned long mib = std::strtoul(tb, &end, 10);
+    if (*end != '\0' || mib > 4096)
+      fail("MCPVM_TCG_TB_MIB={:?}: expected MiB from 0 (QEMU's default) to 4096", tb);
+    spec.tcg_tb_mib = unsigned(mib);
+  }
   // A debugging knob, as Firecracker's boot_args: e.g. MCPVM_KERNEL_APPEND="initcall_debug printk.time=1".
   if (const char* extra = std::getenv("MCPVM_KERNEL_APPEND"); extra && *extra) spec.extra_cmdline = extra;
   return spec;

@@ -17,6 +17,7 @@ json spec_to_json(const vm::VmSpec& spec) {
           {"cpus", spec.cpus},
           {"memory_mib", spec.memory_mib},
           {"accel", vm::to_string(spec.accel)},
+          {"tcg_tb_mib", spec.tcg_tb_mib},
           {"guest", spec.guest},
           {"boot_timeout_ms", spec.boot_timeout.count()},
           {"extra_cmdline", spec.extra_cmdline}};
@@ -38,6 +39,7 @@ vm::VmSpec spec_from_json(const json& j) {
     auto accel = vm::parse_accel(j.value("accel", "tcg"));
     if (!accel) fail("unknown accel {}", j.value("accel", ""));
     s.accel = *accel;
+    s.tcg_tb_mib = j.value("tcg_tb_mib", s.tcg_tb_mib);
     s.guest = j.at("guest").get<guest::GuestConfig>();
     s.boot_timeout = std::chrono::milliseconds(j.value("boot_timeout_ms", int64_t(60000)));
     s.extra_cmdline = j.value("extra_cmdline", "");

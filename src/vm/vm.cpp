@@ -84,12 +84,16 @@ std::string kernel_cmdline(const VmSpec& spec, uint64_t tsc_khz) {
 }
 
 std::vector<std::string> qemu_argv(const VmSpec& spec, const std::string& cmdline, const QemuFds& fds) {
-  std::vector<std::string> a = {spec.qemu_binary, "-M", "microvm,x-option-roms=off", "-accel", to_string(spec.accel),
+  std::string accel = to_string(spec.accel);
+  if (spec.accel == Accel::tcg && spec.tcg_tb_mib > 0) accel += fmt::format(",tb-size={}", spec.tcg_tb_mib);
+  // clang-format off
+  std::vector<std::string> a = {spec.qemu_binary, "-M", "microvm,x-option-roms=off", "-accel", accel,
                                 "-cpu", spec.accel == Accel::kvm ? "host" : "max",
                                 "-smp", std::to_string(spec.cpus), "-m", std::to_string(spec.memory_mib),
                                 "-nodefaults", "-no-user-config", "-no-reboot", "-display", "none",
                                 "-kernel", spec.kernel.kernel.string(),
                                 "-initrd", fmt::format("/dev/fd/{}", fds.initrd), "-append", cmdline};
+  // clang-format on
   if (!spec.owner_tag.empty()) a.insert(a.end(), {"-name", qemu_opt_escape(spec.owner_tag)});
   if (spec.console_fd >= 0) {
     a.insert(a.end(), {"-chardev", fmt::format("socket,id=console,fd={}", fds.console), "-serial", "chardev:console"});
@@ -168,6 +172,7 @@ Vm Vm::start(const VmSpec& spec) {
   SpawnOptions o;
   o.stdin_null = true;
   o.stdout_null = true;
+  o.no_huge_pages = !spec.huge_pages;
   o.fds = {{ctl_qemu.get(), fds.ctl}, {in_qemu.get(), fds.in},         {out_qemu.get(), fds.out},
            {err_qemu.get(), fds.err}, {initrd.get(), fds.initrd},     {qemu_err.get(), 2}};
   if (spec.network_fd >= 0) o.fds.push_back({spec.network_fd, fds.network});

@@ -39,6 +39,17 @@ TEST(VmQemu, MicrovmWithReadOnlyRootAndFourPorts) {
   EXPECT_FALSE(has(argv, "-netdev"));
 }
 
+TEST(VmQemu, TcgCodeCacheSizeOnlyUnderTcg) {
+  vm::VmSpec spec;
+  spec.tcg_tb_mib = 24;
+  EXPECT_TRUE(has_pair(vm::qemu_argv(spec, ""), "-accel", "tcg,tb-size=24"));
+  spec.tcg_tb_mib = 0;
+  EXPECT_TRUE(has_pair(vm::qemu_argv(spec, ""), "-accel", "tcg")) << "0: QEMU's own default";
+  spec.tcg_tb_mib = 24;
+  spec.accel = vm::Accel::kvm;
+  EXPECT_TRUE(has_pair(vm::qemu_argv(spec, ""), "-accel", "kvm"));
+}
+
 TEST(VmQemu, NetworkFdAddsVirtioNet) {
   vm::VmSpec spec;
   spec.network_fd = 42;
