@@ -320,7 +320,8 @@ const Command kRun{
           "  mcpvm run --foreground busybox:1 -- echo hello\n"
           "  mcpvm run --foreground -e TOKEN=x --memory 1024 mcp/fetch:1\n"
           "Environment: MCPVM_ACCEL=auto|kvm|tcg, MCPVM_KERNEL, MCPVM_BOOT_TIMEOUT (seconds), "
-          "MCPVM_KERNEL_APPEND (extra kernel command-line words, for debugging).");
+          "MCPVM_KERNEL_APPEND (extra kernel command-line words, for debugging), MCPVM_TCG_TB_MIB (cap on "
+          "TCG's code cache: less memory per VM, slower JIT-heavy servers).");
       return [o]() -> int {
         if (o->foreground && o->proxy_port)
           fail("--proxy-port: run --foreground serves no MCP endpoint (the terminal is the server's stdio)");
