@@ -9,7 +9,8 @@
 # TCG, QEMU's translated-code buffer (its anonymous rwx mapping) is shown apart: KVM has none.
 # Also: the start rate (sequential runs per minute, and the mean time to ready).
 #
-# usage: bench/density/run.sh BUILD_DIR      env: N (default 4), MEMORY_MIB (default 256), IDLE_S (10)
+# usage: bench/density/run.sh BUILD_DIR      env: N (default 4), MEMORY_MIB (default 256), IDLE_S (10),
+#        MCPVM_TCG_TB_MIB (cap on TCG's code cache, as mcpvm reads it)
 set -euo pipefail
 build=$(cd "${1:?usage: run.sh BUILD_DIR}" && pwd)
 src=$(cd "$(dirname "$0")/../.." && pwd)
@@ -43,7 +44,8 @@ guest_touched() {
     END { print s + 0 }' "/proc/$1/smaps"
 }
 
-echo "density: $n VMs, --memory $memory MiB, /dev/kvm $([ -e /dev/kvm ] && echo present || echo absent: TCG)"
+echo "density: $n VMs, --memory $memory MiB, /dev/kvm $([ -e /dev/kvm ] && echo present || echo absent: TCG)," \
+  "TCG code cache ${MCPVM_TCG_TB_MIB:+capped at $MCPVM_TCG_TB_MIB MiB}${MCPVM_TCG_TB_MIB:-QEMU default}, no huge pages"
 t_start=$(date +%s.%N)
 for i in $(seq 1 "$n"); do
   t0=$(date +%s.%N)
