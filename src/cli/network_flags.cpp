@@ -1,7 +1,9 @@
 #include "cli/network_flags.h"
 
+#include <bit>
 #include <algorithm>
 
+#include "net/filter.h"
 #include "net/packet.h"
 #include "net/policy.h"
 #include "util/error.h"
@@ -146,7 +148,13 @@ NetworkSetup resolve_network_flags(const NetworkFlags& f, const std::string& hos
     hosts.push_back({{"name", entry.name}, {"ip", net::format_ipv4(entry.address)}});
   }
   setup.user_network = config;
-  setup.guest_network = {{"interface", "eth0"}, {"hosts", hosts}};
+  // The addresses slirp serves, given statically: the guest skips the DHCP exchange (docs/net.md).
+  const net::VirtualNetwork vnet;
+  setup.guest_network = {{"interface", "eth0"},
+                         {"hosts", hosts},
+                         {"address", fmt::format("{}/{}", net::format_ipv4(vnet.guest), std::popcount(vnet.netmask))},
+                         {"gateway", net::format_ipv4(vnet.gateway)},
+                         {"dns", {net::format_ipv4(vnet.dns)}}};
   if (!hostname.empty()) setup.guest_network["hostname"] = hostname;
   setup.summary = {
       {"network", "user"}, {"egress", policy.to_json()}, {"publish", forwards}, {"add_host", hosts}};

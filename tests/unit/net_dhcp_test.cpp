@@ -108,6 +108,31 @@ TEST(NetGuestConfig, ParsesAndRenders) {
   EXPECT_NE(hosts.find("127.0.0.1\tlocalhost\n"), std::string::npos);
 }
 
+TEST(NetGuestConfig, StaticAddressReplacesDhcp) {
+  auto c = parse_network_config(nlohmann::json::parse(
+      R"({"hostname": "w", "address": "10.0.2.15/24", "gateway": "10.0.2.2", "dns": ["10.0.2.3", "1.1.1.1"]})"));
+  ASSERT_TRUE(c.static_lease);
+  EXPECT_EQ(format_ip(c.static_lease->address), "10.0.2.15");
+  EXPECT_EQ(c.static_lease->prefix, 24);
+  EXPECT_EQ(format_ip(c.static_lease->router), "10.0.2.2");
+  EXPECT_EQ(render_resolv_conf(*c.static_lease), "nameserver 10.0.2.3\nnameserver 1.1.1.1\n");
+  EXPECT_NE(render_hosts(c, *c.static_lease).find("10.0.2.15\tw\n"), std::string::npos);
+  EXPECT_FALSE(parse_network_config(nlohmann::json::object()).static_lease) << "no address: DHCP";
+  for (const char* bad :
+       {R"({"address": "10.0.2.15/24"})", R"({"address": "10.0.2.15/24", "gateway": "10.0.2.2"})",
+        R"({"address": "10.0.2.15", "gateway": "10.0.2.2", "dns": []})",
+        R"({"address": "10.0.2.15/33", "gateway": "10.0.2.2", "dns": []})",
+        R"({"address": "10.0.2.15/", "gateway": "10.0.2.2", "dns": []})",
+        R"({"address": "10.0.2.15/-1", "gateway": "10.0.2.2", "dns": []})",
+        R"({"address": "10.0.2.x/24", "gateway": "10.0.2.2", "dns": []})",
+        R"({"address": "10.0.2.15/24", "gateway": "gw", "dns": []})",
+        R"({"address": "10.0.2.15/24", "gateway": "10.0.2.2", "dns": "10.0.2.3"})",
+        R"({"address": "10.0.2.15/24", "gateway": "10.0.2.2", "dns": [3]})",
+        R"({"address": 7, "gateway": "10.0.2.2", "dns": []})"}) {
+    EXPECT_THROW(parse_network_config(nlohmann::json::parse(bad)), std::runtime_error) << bad;
+  }
+}
+
 TEST(NetGuestConfig, StrictJson) {
   for (const char* bad :
        {R"({"iface": "eth0"})", R"({"renew": "yes"})", R"({"hosts": {"a": "b"}})",

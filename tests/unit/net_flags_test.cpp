@@ -23,6 +23,10 @@ TEST(NetFlags, DefaultIsTheNetworkProfileWithoutHostLoopback) {
   EXPECT_EQ(s.user_network->policy.mode, net::EgressMode::allow_all);
   EXPECT_FALSE(s.user_network->policy.allow_host_loopback);
   EXPECT_EQ(s.guest_network["hostname"], "srv");
+  // Static addressing: what slirp serves, so the guest needs no DHCP exchange.
+  EXPECT_EQ(s.guest_network["address"], "10.0.2.15/24");
+  EXPECT_EQ(s.guest_network["gateway"], "10.0.2.2");
+  EXPECT_EQ(s.guest_network["dns"], nlohmann::json::array({"10.0.2.3"}));
 }
 
 TEST(NetFlags, AllowlistPublishAndAddHost) {

@@ -117,8 +117,44 @@ void renewal_loop(NetworkConfig config, DhcpLease lease) {
 
 }  // namespace
 
+namespace {
+
+Ipv4 parse_ipv4(const std::string& text, const std::string& what) {
+  in_addr a{};
+  if (inet_pton(AF_INET, text.c_str(), &a) != 1) fail("network config: bad " + what + " \"" + text + "\"");
+  return ntohl(a.s_addr);
+}
+
+// "address": "A.B.C.D/N" with "gateway" and "dns", all three or none.
+std::optional<DhcpLease> parse_static_lease(const nlohmann::json& j) {
+  bool any = j.contains("address") || j.contains("gateway") || j.contains("dns");
+  if (!any) return std::nullopt;
+  if (!j.contains("address") || !j.contains("gateway") || !j.contains("dns"))
+    fail("network config: \"address\", \"gateway\" and \"dns\" go together");
+  std::string cidr = field<std::string>(j, "address", "");
+  auto slash = cidr.find('/');
+  if (slash == std::string::npos) fail("network config: \"address\" must be A.B.C.D/prefix, got \"" + cidr + "\"");
+  DhcpLease lease;
+  lease.address = parse_ipv4(cidr.substr(0, slash), "address");
+  std::string prefix = cidr.substr(slash + 1);
+  if (prefix.empty() || prefix.size() > 2 || prefix.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoi(prefix) < 1 || std::stoi(prefix) > 32)
+    fail("network config: bad prefix in \"" + cidr + "\"");
+  lease.prefix = std::stoi(prefix);
+  lease.router = parse_ipv4(field<std::string>(j, "gateway", ""), "gateway");
+  if (!j["dns"].is_array()) fail("network config: \"dns\" must be a list");
+  for (const auto& d : j["dns"]) {
+    if (!d.is_string()) fail("network config: \"dns\" entries must be strings");
+    lease.dns_servers.push_back(parse_ipv4(d.get<std::string>(), "dns server"));
+  }
+  return lease;
+}
+
+}  // namespace
+
 NetworkConfig parse_network_config(const nlohmann::json& j) {
-  reject_unknown(j, {"interface", "hostname", "hosts", "dhcp_timeout_ms", "renew"}, "network config");
+  reject_unknown(j, {"interface", "hostname", "hosts", "dhcp_timeout_ms", "renew", "address", "gateway", "dns"},
+                 "network config");
   NetworkConfig c;
   c.interface = field<std::string>(j, "interface", c.interface);
   c.hostname = field<std::string>(j, "hostname", "");
@@ -129,6 +165,7 @@ NetworkConfig parse_network_config(const nlohmann::json& j) {
   if (!c.hostname.empty() && !valid_hostname(c.hostname))
     fail("network config: bad hostname \"" + c.hostname + "\"");
   if (c.dhcp_timeout_ms <= 0) fail("network config: dhcp_timeout_ms must be positive");
+  c.static_lease = parse_static_lease(j);
   if (j.contains("hosts")) {
     if (!j["hosts"].is_array()) fail("network config: \"hosts\" must be a list");
     for (const auto& h : j["hosts"]) {
@@ -165,10 +202,15 @@ void configure_network(const nlohmann::json& network_config) {
   set_link_up(ifindex);
   if (!config.hostname.empty() && ::sethostname(config.hostname.data(), config.hostname.size()) != 0)
     fail("setting the hostname: " + std::string(std::strerror(errno)));
-  DhcpOptions options;
-  options.hostname = config.hostname;
-  options.timeout = std::chrono::milliseconds(config.dhcp_timeout_ms);
-  DhcpLease lease = DhcpClient(config.interface, options).acquire();
+  DhcpLease lease;
+  if (config.static_lease) {
+    lease = *config.static_lease;
+  } else {
+    DhcpOptions options;
+    options.hostname = config.hostname;
+    options.timeout = std::chrono::milliseconds(config.dhcp_timeout_ms);
+    lease = DhcpClient(config.interface, options).acquire();
+  }
   apply_lease(ifindex, lease);
   write_file_atomic("/etc/resolv.conf", render_resolv_conf(lease));
   write_file_atomic("/etc/hosts", render_hosts(config, lease));
@@ -176,7 +218,7 @@ void configure_network(const nlohmann::json& network_config) {
     std::lock_guard lock(g_mutex);
     g_lease = lease;
   }
-  if (config.renew) std::thread(renewal_loop, config, lease).detach();
+  if (config.renew && !config.static_lease) std::thread(renewal_loop, config, lease).detach();
 }
 
 std::optional<DhcpLease> current_lease() {
