@@ -7,7 +7,7 @@ WERROR      := $(if $(CI),ON,OFF)
 CMAKE_FLAGS ?=
 CTEST_ARGS  ?=
 
-.PHONY: all deps configure build test unit integration demo bench format asan clean
+.PHONY: all deps configure build test unit integration demo bench format asan clean kernel
 
 all: build
 
@@ -37,6 +37,10 @@ demo: build
 
 bench: build
 	@bash bench/run.sh $(BUILD)
+
+# Optional: a minimal guest kernel with everything built in (docs/boot.md); nothing depends on it.
+kernel:
+	@bash scripts/build-kernel.sh
 
 asan:
 	@$(MAKE) test BUILD=build-asan CMAKE_FLAGS="-DMCPVM_SANITIZE=ON"
