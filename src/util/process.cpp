@@ -67,7 +67,6 @@ Subprocess Subprocess::spawn(const std::vector<std::string>& argv, const SpawnOp
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);
       if (::getppid() != parent) _exit(127);  // parent died before prctl took effect
     }
-    if (o.no_huge_pages) ::prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);  // survives execve
     if (o.new_session) ::setsid();
     else if (o.new_process_group) ::setpgid(0, 0);
     // Signal dispositions and mask are inherited across exec: reset what we may have changed.

@@ -36,9 +36,6 @@ struct SpawnOptions {
   bool new_session = false;        // setsid(): detach from the terminal (runner, daemons)
   bool new_process_group = true;   // setpgid(0,0): lets us kill the child's whole tree
   bool die_with_parent = true;     // PR_SET_PDEATHSIG(SIGKILL)
-  // PR_SET_THP_DISABLE: no transparent huge pages for the child, whatever it madvises (QEMU asks for them
-  // on guest RAM and TCG's code cache, so an idle VM pins memory in 2 MiB units it barely uses).
-  bool no_huge_pages = false;
 };
 
 class Subprocess {

@@ -172,7 +172,6 @@ Vm Vm::start(const VmSpec& spec) {
   SpawnOptions o;
   o.stdin_null = true;
   o.stdout_null = true;
-  o.no_huge_pages = !spec.huge_pages;
   o.fds = {{ctl_qemu.get(), fds.ctl}, {in_qemu.get(), fds.in},         {out_qemu.get(), fds.out},
            {err_qemu.get(), fds.err}, {initrd.get(), fds.initrd},     {qemu_err.get(), 2}};
   if (spec.network_fd >= 0) o.fds.push_back({spec.network_fd, fds.network});

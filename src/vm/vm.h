@@ -38,9 +38,6 @@ struct VmSpec {
   // 21 s uncapped, 25 s at 64, 35 s at 32, 70 s at 8 (docs/runner.md). Ignored under KVM.
   // MCPVM_TCG_TB_MIB sets it.
   unsigned tcg_tb_mib = 0;
-  // Transparent huge pages for QEMU. Off by default (as Firecracker): with them an idle 256 MiB guest
-  // pins 120 MiB of host memory instead of the ~50 MiB it uses (docs/runner.md, "Density").
-  bool huge_pages = false;
   std::filesystem::path console_log;  // kernel console (created 0600); empty: discarded
   // Instead of a file QEMU writes itself: a connected stream socket the console goes to (the runner
   // drains it into a size-capped, rotated log). console_log then only names that log in messages.

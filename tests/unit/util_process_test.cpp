@@ -62,14 +62,5 @@ TEST(Subprocess, FdMappingPassesDescriptors) {
   EXPECT_EQ(r.status.code(), 0);
 }
 
-// QEMU is started this way: the kernel reports the switch in /proc/PID/status, and it survives exec.
-TEST(Subprocess, NoHugePagesSurvivesExec) {
-  auto off = run_command({"grep", "THP_enabled", "/proc/self/status"}, std::chrono::seconds(5),
-                         {.no_huge_pages = true});
-  EXPECT_EQ(off.out, "THP_enabled:\t0\n");
-  auto on = run_command({"grep", "THP_enabled", "/proc/self/status"}, std::chrono::seconds(5));
-  EXPECT_EQ(on.out, "THP_enabled:\t1\n");
-}
-
 }  // namespace
 }  // namespace mcpvm
