@@ -272,6 +272,7 @@ scenario_network_counters() {
   check 'jq -e ".network.counters.denied.link_local_metadata >= 1" <<<"$j" >/dev/null' "denied link_local_metadata counted"
   check 'jq -e ".network.counters.allowed.arp >= 1" <<<"$j" >/dev/null' "allowed arp counted (the guest resolved its gateway)"
   check 'jq -e "(.network.counters.allowed.dhcp // 0) == 0" <<<"$j" >/dev/null' "no DHCP: the address came with the VM config"
+  check 'jq -e "(.network.counters.denied.ipv6 // 0) == 0" <<<"$j" >/dev/null' "no IPv6 frame from eth0 (disable_ipv6 before link-up)"
   check 'jq -e ".network.summary != null" <<<"$j" >/dev/null' "the policy summary is shown"
   check '"$mcpvm" ls -a --json | jq -e "length == 1" >/dev/null' "ls --json stays valid JSON"
   remember netc

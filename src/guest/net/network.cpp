@@ -79,6 +79,17 @@ int wait_for_interface(const std::string& name, std::chrono::milliseconds timeou
   }
 }
 
+// The host side carries no IPv6 (slirp has it off, the egress filter drops every IPv6 frame), so the
+// interface should not spend boot time on router solicitations, MLD reports and duplicate address
+// detection that can only be dropped. lo keeps ::1. A kernel without IPv6 has no such file: nothing to do.
+void disable_ipv6_on(const std::string& interface) {
+  std::string path = "/proc/sys/net/ipv6/conf/" + interface + "/disable_ipv6";
+  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  [[maybe_unused]] auto n = ::write(fd, "1", 1);
+  ::close(fd);
+}
+
 void apply_lease(int ifindex, const DhcpLease& lease) {
   add_address(ifindex, lease.address, lease.prefix);
   if (lease.router != 0) set_default_route(ifindex, lease.router);
@@ -199,6 +210,7 @@ void configure_network(const nlohmann::json& network_config) {
   NetworkConfig config = parse_network_config(network_config);
   set_link_up(wait_for_interface("lo", std::chrono::milliseconds(100)));
   int ifindex = wait_for_interface(config.interface, std::chrono::seconds(10));
+  disable_ipv6_on(config.interface);
   set_link_up(ifindex);
   if (!config.hostname.empty() && ::sethostname(config.hostname.data(), config.hostname.size()) != 0)
     fail("setting the hostname: " + std::string(std::strerror(errno)));
