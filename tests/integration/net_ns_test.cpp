@@ -228,6 +228,10 @@ TEST(NetNamespace, DnsOverTcpAndDotFail) {
 
 TEST(NetNamespace, Ipv6Fails) {
   Guest guest(allowlist_config({}));
+  // configure_network switched IPv6 off on eth0; a guest that switches it back on (root in the guest)
+  // must still be stopped by the filter on the host side.
+  auto on = guest.run({"busybox", "sh", "-c", "echo 0 > /proc/sys/net/ipv6/conf/eth0/disable_ipv6"});
+  ASSERT_EQ(on.status.code(), 0) << on.err;
   guest.run({"busybox", "ip", "-6", "addr", "add", "fd00::15/64", "dev", "eth0"});
   auto r = guest.run({"busybox", "nc", "-w", "2", "fd00::2", "80"});
   EXPECT_NE(r.status.code(), 0);
