@@ -1,7 +1,7 @@
 #include "cli/network_flags.h"
 
-#include <bit>
 #include <algorithm>
+#include <bit>
 
 #include "net/filter.h"
 #include "net/packet.h"

@@ -40,10 +40,11 @@ template <typename... Args>
 void note(fmt::format_string<Args...> f, Args&&... args) {
   std::string line = fmt::format("{} runner: {}\n", unix_now(), fmt::format(f, std::forward<Args>(args)...));
   std::lock_guard lock(g_runner_log_mutex);
-  if (g_runner_log)
+  if (g_runner_log) {
     g_runner_log->write(line);
-  else [[maybe_unused]]
-    auto n = ::write(2, line.data(), line.size());
+  } else {
+    [[maybe_unused]] auto n = ::write(2, line.data(), line.size());
+  }
 }
 
 // A port on 127.0.0.1 that is free right now (bound to 0, read back, released). Whoever binds it next may

@@ -126,10 +126,6 @@ void renewal_loop(NetworkConfig config, DhcpLease lease) {
   }
 }
 
-}  // namespace
-
-namespace {
-
 Ipv4 parse_ipv4(const std::string& text, const std::string& what) {
   in_addr a{};
   if (inet_pton(AF_INET, text.c_str(), &a) != 1) fail("network config: bad " + what + " \"" + text + "\"");
@@ -148,10 +144,10 @@ std::optional<DhcpLease> parse_static_lease(const nlohmann::json& j) {
   DhcpLease lease;
   lease.address = parse_ipv4(cidr.substr(0, slash), "address");
   std::string prefix = cidr.substr(slash + 1);
-  if (prefix.empty() || prefix.size() > 2 || prefix.find_first_not_of("0123456789") != std::string::npos ||
-      std::stoi(prefix) < 1 || std::stoi(prefix) > 32)
+  if (prefix.empty() || prefix.size() > 2 || prefix.find_first_not_of("0123456789") != std::string::npos)
     fail("network config: bad prefix in \"" + cidr + "\"");
   lease.prefix = std::stoi(prefix);
+  if (lease.prefix < 1 || lease.prefix > 32) fail("network config: bad prefix in \"" + cidr + "\"");
   lease.router = parse_ipv4(field<std::string>(j, "gateway", ""), "gateway");
   if (!j["dns"].is_array()) fail("network config: \"dns\" must be a list");
   for (const auto& d : j["dns"]) {
