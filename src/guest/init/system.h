@@ -12,7 +12,9 @@ namespace mcpvm::guest {
 // /proc, /sys, /dev (devtmpfs), /dev/pts, /dev/shm in the initramfs.
 void mount_early();
 
-// finit_module() of each file in kModulesDir, in order; a module already present (built in) is fine.
+// Loads each file in kModulesDir, in order; a module already present (built in) is fine. When the
+// kernel does not enforce signatures, a module goes in without its appended signature (init_module of
+// the shorter image), which spares the verification; otherwise finit_module() of the signed file.
 // Returns "name=Nms ..." for the boot-phase line: where module time goes differs a lot between kernels.
 std::string load_modules(const std::vector<std::string>& modules);
 
