@@ -8,6 +8,9 @@
 # of the mapped kernel file counted fairly), and the overhead by PSS, the honest figure for N VMs. Under
 # TCG, QEMU's translated-code buffer (its anonymous rwx mapping) is shown apart: KVM has none.
 # Also: the start rate (sequential runs per minute, and the mean time to ready).
+# The peer, measured in the same run: N bare QEMUs booting the same kernel, same accel, memory and code
+# cache, with a trivial init (static busybox printing one line, then sleeping), measured the same way
+# (no runner, no devices). The ratio mcpvm/bare says what mcpvm adds over QEMU itself.
 #
 # usage: bench/density/run.sh BUILD_DIR      env: N (default 4), MEMORY_MIB (default 256), IDLE_S (10),
 #        MCPVM_TCG_TB_MIB (cap on TCG's code cache, as mcpvm reads it)
@@ -21,8 +24,10 @@ mcpvm=$build/bin/mcpvm
 export MCPVM_BIN_DIR=$build/bin
 work=$(mktemp -d /tmp/mcpvm-density-XXXXXX)
 export MCPVM_HOME=$work/home
+bare_pids=()
 cleanup() {
   for d in "$MCPVM_HOME"/vms/*/; do [ -d "$d" ] && "$mcpvm" rm -f "$(basename "$d")" >/dev/null 2>&1; done
+  for p in "${bare_pids[@]}"; do { kill -9 "$p" && wait "$p"; } 2>/dev/null || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -58,6 +63,39 @@ total=$(echo "$t_end - $t_start" | bc -l)
 printf 'start: %d VMs in %.1f s = %.1f VMs/min, mean %.2f s to ready\n' "$n" "$total" \
   "$(echo "$n * 60 / $total" | bc -l)" "$(echo "$total / $n" | bc -l)"
 
+# The peer: bare QEMUs, started one after another, each "ready" when its init printed.
+kernel=$(readlink -f "${MCPVM_KERNEL:-/var/lib/mcpvm/kernel/current/vmlinux}")
+accel=tcg
+if [ "${MCPVM_ACCEL:-auto}" != tcg ] && [ -f "$MCPVM_HOME/kernel/accel.json" ] && grep -q '"kvm"' "$MCPVM_HOME/kernel/accel.json"; then
+  accel=kvm
+fi
+[ "${MCPVM_ACCEL:-}" = kvm ] && accel=kvm
+cpu=max
+[ "$accel" = kvm ] && cpu=host
+accel_opt=$accel
+[ "$accel" = tcg ] && [ -n "${MCPVM_TCG_TB_MIB:-}" ] && accel_opt="tcg,tb-size=$MCPVM_TCG_TB_MIB"
+tsc=$(jq -r .khz "$MCPVM_HOME/kernel/tsc.json" 2>/dev/null || echo 0)
+mkdir -p "$work/bare/bin"
+cp /bin/busybox "$work/bare/bin/busybox"
+printf '#!/bin/busybox sh\n/bin/busybox echo bare-ready\nexec /bin/busybox sleep 1000000\n' >"$work/bare/init"
+chmod +x "$work/bare/init"
+(cd "$work/bare" && find . | cpio -o -H newc --quiet >"$work/bare.cpio")
+t_start=$(date +%s.%N)
+for i in $(seq 1 "$n"); do
+  qemu-system-x86_64 -M microvm,x-option-roms=off -accel "$accel_opt" -cpu "$cpu" -smp 1 -m "$memory" -nodefaults \
+    -no-user-config -no-reboot -display none -kernel "$kernel" -initrd "$work/bare.cpio" \
+    -chardev "file,id=con,path=$work/bare$i.log" -serial chardev:con \
+    -append "console=ttyS0 reboot=t panic=-1 quiet loglevel=4 cryptomgr.notests rdinit=/init tsc_early_khz=$tsc" \
+    </dev/null >/dev/null 2>&1 &
+  bare_pids+=($!)
+  for _ in $(seq 1 600); do grep -q bare-ready "$work/bare$i.log" 2>/dev/null && break; sleep 0.1; done
+  grep -q bare-ready "$work/bare$i.log" || { echo "bare QEMU $i did not boot" >&2; exit 1; }
+done
+t_end=$(date +%s.%N)
+bare_total=$(echo "$t_end - $t_start" | bc -l)
+printf 'peer start: %d bare QEMUs in %.1f s = %.1f VMs/min, mean %.2f s to ready\n' "$n" "$bare_total" \
+  "$(echo "$n * 60 / $bare_total" | bc -l)" "$(echo "$bare_total / $n" | bc -l)"
+
 sleep "$idle"
 # Rss (KiB) of TCG's translated-code buffer: the anonymous rwx mapping.
 tcg_code() { awk '/^[0-9a-f]+-[0-9a-f]+ / { code = ($2 == "rwxp" && NF == 5) } /^Rss:/ && code { s += $2 } END { print s + 0 }' "/proc/$1/smaps"; }
@@ -79,3 +117,17 @@ done
 mib() { echo "$1 / $n / 1024" | bc -l; }
 printf 'mean overhead per idle VM: %.1f MiB by RSS, %.1f MiB by PSS, of which TCG code buffer %.1f MiB; by PSS without it %.1f MiB (target <= 40 MiB)\n' \
   "$(mib $sum)" "$(mib $sum_pss)" "$(mib $sum_code)" "$(mib $((sum_pss - sum_code)))"
+
+# The same figures for the bare peer (no runner).
+b_sum=0 b_sum_pss=0 b_sum_code=0
+for i in $(seq 1 "$n"); do
+  qp=${bare_pids[$((i - 1))]}
+  q_rss=$(kib "$qp" VmRSS); touched=$(guest_touched "$qp"); q_pss=$(pss "$qp"); code=$(tcg_code "$qp")
+  b_sum=$((b_sum + q_rss - touched)) b_sum_pss=$((b_sum_pss + q_pss - touched)) b_sum_code=$((b_sum_code + code))
+done
+printf 'peer, bare QEMU (same kernel, trivial init, no devices): %.1f MiB by RSS, %.1f MiB by PSS, of which TCG code buffer %.1f MiB; by PSS without it %.1f MiB\n' \
+  "$(mib $b_sum)" "$(mib $b_sum_pss)" "$(mib $b_sum_code)" "$(mib $((b_sum_pss - b_sum_code)))"
+printf 'ratio mcpvm/bare: %.2f by PSS (%+.1f MiB per VM); without the code buffers %.2f (%+.1f MiB)\n' \
+  "$(echo "$sum_pss / $b_sum_pss" | bc -l)" "$(mib $((sum_pss - b_sum_pss)))" \
+  "$(echo "($sum_pss - $sum_code) / ($b_sum_pss - $b_sum_code)" | bc -l)" \
+  "$(mib $((sum_pss - sum_code - b_sum_pss + b_sum_code)))"
