@@ -209,6 +209,7 @@ int run_detached(const RunOptions& o) {
   config.remove_on_exit = o.remove;
   vm::VmSpec spec = build_spec(o);
   config.vm["transport"] = o.transport;
+  config.vm["stop_timeout_s"] = o.stop_timeout_s;  // a signal to the runner stops the VM with it
   if (is_http_transport(o)) {
 #ifdef MCPVM_RUN_HAS_NET
     if (o.net.network == "none")
@@ -289,7 +290,9 @@ const Command kRun{
       app.add_option("--env-file", o->env_files, "Read environment variables from a file (NAME=VALUE lines)");
       app.add_option("--cpus", o->cpus, "Virtual CPUs")->capture_default_str();
       app.add_option("--memory", o->memory_mib, "Memory in MiB")->capture_default_str();
-      app.add_option("--stop-timeout", o->stop_timeout_s, "Seconds between SIGTERM and power-off on Ctrl-C")
+      app.add_option("--stop-timeout", o->stop_timeout_s,
+                     "Seconds between SIGTERM to the server and power-off, on Ctrl-C (--foreground) "
+                     "or a termination signal to a detached VM's runner")
           ->capture_default_str();
       app.add_option("--kernel", o->kernel, "Guest kernel (vmlinux or bzImage); default: the cached Debian kernel");
       app.add_option("--rootfs", o->rootfs)->group("");        // development: boot this squashfs

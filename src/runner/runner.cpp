@@ -3,6 +3,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -21,6 +22,7 @@
 #include "runner/vm_spec_json.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/signal_fd.h"
 #include "vm/attach.h"
 
 namespace mcpvm::runner {
@@ -85,6 +87,9 @@ class Runner {
       return 1;
     }
     block_termination_signals();
+    SignalFd termination{SIGINT, SIGTERM, SIGHUP};
+    stop_event_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (!stop_event_) fail_errno("eventfd");
     config_ = dir_.load_config();
     spec_ = spec_from_json(config_.vm.at("spec"));
     init_state();
@@ -93,6 +98,7 @@ class Runner {
     wake_r_ = std::move(wake_r);
     wake_w_ = std::move(wake_w);
     std::thread control([this] { serve_control(); });
+    std::thread signal_watcher([&] { watch_signals(termination); });
     LogPump stderr_pump(dir_.server_log());
     stderr_vm_fd_ = stderr_pump.vm_side();
     LogPump console_pump(dir_.console_log());  // not a file QEMU writes: that one would grow unbounded
@@ -103,6 +109,7 @@ class Runner {
     ::unlink(dir_.control_socket().c_str());
     ::shutdown(wake_w_.get(), SHUT_RDWR);
     control.join();
+    signal_watcher.join();
     join_connections();
     note("done: {}", to_string(snapshot().status));
     if (config_.remove_on_exit) dir_.remove();
@@ -110,23 +117,14 @@ class Runner {
   }
 
  private:
-  // SIGTERM/SIGINT/SIGHUP stay blocked in every thread; the attach session reads them from a signalfd
-  // and forwards SIGTERM to the server. A stop request raises SIGTERM at ourselves to take that path.
+  // SIGTERM/SIGINT/SIGHUP stay blocked in every thread; watch_signals() reads them from a signalfd, at
+  // any moment of the runner's life (booting, running, waiting to restart), and stops the VM for good.
   static void block_termination_signals() {
     sigset_t set;
     sigemptyset(&set);
     for (int s : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&set, s);
     ::pthread_sigmask(SIG_BLOCK, &set, nullptr);
     ::signal(SIGPIPE, SIG_IGN);
-  }
-
-  static void drain_pending_signals() {
-    sigset_t set;
-    sigemptyset(&set);
-    for (int s : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&set, s);
-    timespec zero{};
-    while (::sigtimedwait(&set, nullptr, &zero) > 0) {
-    }
   }
 
   void init_state() {
@@ -267,7 +265,6 @@ class Runner {
   }
 
   RunResult run_once() {
-    drain_pending_signals();
     ready_failed_ = false;
     update([](VmState& s) {
       s.status = Status::starting;
@@ -315,7 +312,8 @@ class Runner {
       attach.err = stderr_vm_fd_;
       attach.stop_timeout = std::chrono::hours(24);  // the stop request enforces its own -t
       attach.boot_timeout = spec.boot_timeout;
-      attach.handle_signals = true;
+      attach.handle_signals = false;  // watch_signals() owns them: a signal is a final stop, not a restart
+      attach.stop_fd = stop_event_.get();
       attach.exec = open_exec_mux();
       try {
         result.code = vm::run_attached(machine, attach);
@@ -376,7 +374,8 @@ class Runner {
       generation = vm_down_generation_;
       qemu = state_.qemu;
     }
-    ::kill(::getpid(), SIGTERM);
+    uint64_t one = 1;  // the attach session forwards SIGTERM to the server (stays readable: no lost wakeup)
+    [[maybe_unused]] auto n = ::write(stop_event_.get(), &one, sizeof one);
     std::unique_lock lock(mu_);
     auto down = [&] { return vm_down_generation_ != generation || state_.qemu.empty(); };
     if (cv_.wait_for(lock, grace, down)) return;
@@ -385,6 +384,41 @@ class Runner {
     terminate_process(qemu, 2000);
     lock.lock();
     cv_.wait_for(lock, std::chrono::seconds(10), down);
+  }
+
+  // What `mcpvm stop` and a termination signal do: the server gets SIGTERM, QEMU is ended after
+  // `timeout_s`, and the restart policy no longer applies (supervise() records `stopped`).
+  void request_stop(double timeout_s) {
+    update([](VmState& s) {
+      if (s.status == Status::starting || s.status == Status::running) s.status = Status::stopping;
+    });
+    stop_vm(std::chrono::milliseconds(long(std::max(0.0, timeout_s) * 1000)));
+  }
+
+  // SIGTERM/SIGINT/SIGHUP sent to the runner (`kill PID`, a host shutdown): a final stop, as `mcpvm stop`
+  // with the VM's --stop-timeout. Before, the attach session forwarded them to the server and the
+  // restart policy then booted the VM again (with --restart always, `kill PID` restarted it).
+  void watch_signals(SignalFd& signals) {
+    for (;;) {
+      pollfd fds[2] = {{signals.fd(), POLLIN, 0}, {wake_r_.get(), POLLIN, 0}};
+      if (::poll(fds, 2, -1) < 0 && errno != EINTR) return;
+      if (fds[1].revents) return;
+      int sig = signals.take();
+      if (sig == 0) continue;
+      const char* name = sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : "SIGHUP";
+      if (stop_requested_) {
+        note("{} received: the VM is already stopping", name);
+        continue;
+      }
+      auto saved = config_.vm.find("stop_timeout_s");  // run --stop-timeout; older configs have none
+      double t = saved != config_.vm.end() && saved->is_number() ? saved->get<double>() : 10.0;
+      note("{} received: stopping the VM for good (no restart; timeout {} s)", name, t);
+      try {
+        request_stop(t);
+      } catch (const std::exception& e) {  // nothing may escape this thread
+        note("stopping after {}: {}", name, e.what());
+      }
+    }
   }
 
   void serve_control() {
@@ -419,8 +453,7 @@ class Runner {
       } else if (op == "stop") {
         double t = request->value("timeout_s", 10.0);
         note("stop requested (timeout {} s)", t);
-        if (snapshot().status != Status::restarting) update([](VmState& s) { s.status = Status::stopping; });
-        stop_vm(std::chrono::milliseconds(long(std::max(0.0, t) * 1000)));
+        request_stop(t);
         channel.send({{"ok", true}, {"state", to_json(snapshot())}});
       } else if (op == "exec") {
         serve_exec(channel, *request);
@@ -487,6 +520,7 @@ class Runner {
   int stderr_vm_fd_ = -1;
   int console_vm_fd_ = -1;
   UniqueFd listener_, wake_r_, wake_w_;
+  UniqueFd stop_event_;  // eventfd: written by stop_vm(), polled by the attach session
   std::mutex connections_mu_;
   std::vector<std::thread> connections_;
   std::vector<int> connection_fds_;

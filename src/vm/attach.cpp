@@ -72,6 +72,7 @@ class Session {
         {stdin_open_ && !pending_stdin_.empty() ? vm_.stdin_fd() : -1, POLLOUT, 0},
         {o_.exec && ctl_out_.empty() ? o_.exec->wake_fd() : -1, POLLIN, 0},  // stays raised until taken
         {ctl_out_.empty() ? -1 : vm_.ctl_fd(), POLLOUT, 0},
+        {stop_requested_ ? -1 : o_.stop_fd, POLLIN, 0},  // level-triggered and never drained: once
     };
     int n = ::poll(fds.data(), fds.size(), int(std::clamp<long>(ms_until_next_deadline(), 0, 1000)));
     if (n < 0 && errno != EINTR) fail_errno("poll");
@@ -82,6 +83,7 @@ class Session {
     if (fds[6].revents) write_stdin();
     if (fds[5].revents) on_signal(signals_.take());
     if (fds[7].revents || fds[8].revents) write_ctl();
+    if (fds[9].revents) on_stop_request();
     if (result_ && output_complete()) return finish(*result_);
     if (fds[0].revents || vm_.qemu().poll()) return on_qemu_exit();
     check_deadlines();
@@ -185,6 +187,22 @@ class Session {
     kill_at_ = Clock::now() + o_.stop_timeout;
   }
 
+  // As a first signal, but said as what it is; a signal after it powers off now.
+  void on_stop_request() {
+    stop_requested_ = true;
+    if (signals_seen_++ > 0) return;  // a signal started the stop already
+    if (!ready_) {
+      log::warn("stop requested before the server started: stopping the VM");
+      vm_.kill();
+      killed_ = true;
+      return;
+    }
+    log::info("stop requested: forwarding SIGTERM to the server");
+    ctl_out_ += guest::encode_frame(MsgType::Signal, nlohmann::json{{"signal", SIGTERM}}.dump());
+    write_ctl();
+    kill_at_ = Clock::now() + o_.stop_timeout;
+  }
+
   void check_deadlines() {
     auto now = Clock::now();
     if (kill_at_ && now >= *kill_at_ && !killed_) {
@@ -262,6 +280,7 @@ class Session {
   bool ready_ = false;
   bool stdin_open_ = true;
   bool killed_ = false;
+  bool stop_requested_ = false;  // stop_fd was readable
   int signals_seen_ = 0;
   Clock::time_point boot_deadline_;
   std::optional<Clock::time_point> kill_at_, drain_deadline_;

@@ -15,6 +15,10 @@ struct AttachOptions {
   std::chrono::milliseconds stop_timeout{10000};  // after SIGINT/SIGTERM: then the VM is powered off
   std::chrono::milliseconds boot_timeout{60000};  // no Ready by then: the VM is killed
   bool handle_signals = true;         // SIGINT/SIGTERM/SIGHUP → SIGTERM to the server
+  // A stop request from the caller (e.g. an eventfd it writes): once readable, the server gets SIGTERM
+  // through the init as for a first signal (before the server runs: the VM is powered off). Read once,
+  // never drained; the caller enforces its own timeout. -1: none.
+  int stop_fd = -1;
   // Exec sessions: their frames are routed to it, its outgoing frames written to the ctl port. Null:
   // exec frames from the guest are dropped. The caller closes it once run_attached returned.
   std::shared_ptr<ExecMux> exec;

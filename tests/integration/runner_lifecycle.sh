@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Lifecycle of detached VMs under TCG (issue 5): run / ls / logs / inspect / stop / start / restart / rm,
-# kill -9 of the runner and of QEMU, readiness failure, restart-policy counts, concurrent same-name runs,
-# corrupt state. After each scenario: no process of that VM may remain, checked by pid + start time from
+# kill -9 of the runner and of QEMU, kill -TERM of the runner (final: no restart), readiness failure,
+# restart-policy counts, concurrent same-name runs, corrupt state. After each scenario: no process of that VM may remain, checked by pid + start time from
 # state.json and by scanning /proc for our binaries (mcpvm __runner DIR, qemu-system-* with DIR).
 #
 # usage: runner_lifecycle.sh BUILD_DIR [SCENARIO...]     (needs the guest kernel: scripts/fetch-kernel.sh)
@@ -169,6 +169,61 @@ scenario_kill_qemu_restart() {
   no_leftovers kqa
 }
 
+# Waits (up to $2 tenths of a second) until VM $1 has a final status in state.json.
+wait_final() {
+  for _ in $(seq "$2"); do
+    case $(field "$1" .status) in stopped | exited | error) return 0 ;; esac
+    sleep 0.1
+  done
+  return 1
+}
+
+scenario_signal_stop() {
+  log "== kill -TERM of the runner with --restart always: a final stop, as mcpvm stop"
+  "$mcpvm" run --name sig --restart always "${demo[@]}" x >/dev/null 2>&1 || fail "run sig"
+  remember sig
+  check '[ "$(field sig .restart_count)" = 0 ]' "running, no restart yet"
+  t0=$(date +%s.%N)
+  kill -TERM "${recorded_runner%% *}"
+  wait_final sig 300
+  t1=$(date +%s.%N)
+  check '[ "$(field sig .status)" = stopped ]' "stopped after SIGTERM to the runner ($(field sig .status))"
+  # The demo server does not catch SIGTERM: 143 proves it got the signal through the init (a power-off
+  # after the stop timeout would leave no exit code or 137).
+  check '[ "$(field sig .exit_code)" = 143 ]' "the server's exit code is recorded: 143 ($(field sig .exit_code))"
+  check 'awk "BEGIN{exit !($t1 - $t0 < 10)}"' "graceful: within the stop timeout ($(awk "BEGIN{print $t1 - $t0}") s)"
+  no_leftovers sig
+  sleep 2  # MCPVM_RESTART_DELAY_MS is 300: a restart would have begun by now
+  check '[ "$(field sig .status)" = stopped ] && [ "$(field sig .restart_count)" = 0 ]' "not restarted ($(field sig .status), restart_count $(field sig .restart_count))"
+  check '[ "$(ls_status sig)" = stopped ]' "ls: stopped"
+  check '[ -z "$(vm_procs sig)" ]' "still no process of the VM"
+  check '"$mcpvm" logs --runner sig | grep -q "SIGTERM received: stopping the VM for good"' "the runner log says why"
+  check '"$mcpvm" logs --runner sig | tail -1 | grep -q "done: stopped"' "the runner ended (done: stopped)"
+  check '"$mcpvm" rm sig >/dev/null' "rm (no -f needed)"
+
+  log "== kill -TERM of the runner while --restart always boots the VM again"
+  # The server exits after 6 s; the runner restarts it; the signal lands while the next boot is under way.
+  "$mcpvm" run --name sigb --restart always "${shell[@]}" x -- 'timeout -s KILL 6 /usr/local/bin/mcpvm-demo-server; exit 1' \
+    >/dev/null 2>&1 || fail "run sigb"
+  remember sigb
+  seen=""
+  for _ in $(seq 600); do
+    seen=$(field sigb .status)
+    [ "$seen" != running ] && break
+    sleep 0.05
+  done
+  kill -TERM "${recorded_runner%% *}"
+  log "signalled while the status was $seen"
+  check '[ "$seen" = restarting ] || [ "$seen" = starting ]' "the signal came between two runs ($seen)"
+  wait_final sigb 300
+  check '[ "$(field sigb .status)" = stopped ]' "stopped ($(field sigb .status))"
+  no_leftovers sigb
+  sleep 2
+  check '[ "$(field sigb .status)" = stopped ] && [ "$(field sigb .restart_count)" = 1 ]' "no further restart ($(field sigb .status), restart_count $(field sigb .restart_count))"
+  check '[ -z "$(vm_procs sigb)" ]' "still no process of the VM"
+  check '"$mcpvm" rm sigb >/dev/null' "rm"
+}
+
 scenario_restart_policy() {
   log "== restart policy on-failure:2 with a crashing server"
   out=$("$mcpvm" run --name crash --restart on-failure:2 --ready-timeout 60 "${shell[@]}" x -- 'echo boom >&2; exit 3' 2>&1)
@@ -311,7 +366,7 @@ scenario_foreground() {
 }
 
 # Also run by ctest, as runner_lifecycle_logs_net (runner.cmake): console_cap network_counters foreground
-all=(basic kill_runner kill_qemu kill_qemu_restart restart_policy ready_timeout same_name corrupt_state rm_on_exit)
+all=(basic kill_runner kill_qemu kill_qemu_restart signal_stop restart_policy ready_timeout same_name corrupt_state rm_on_exit)
 for s in "${@:-${all[@]}}"; do "scenario_$s"; done
 if [ $failures -ne 0 ]; then
   log "$failures check(s) failed"
