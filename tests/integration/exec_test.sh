@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `mcpvm exec` under TCG (issue 5): exit codes (0, 3, signal), stdout/stderr kept apart, -i with a 1 MiB
 # binary payload and EOF, -t on a real pty (tty name, window size, resize, terminal restored), two
-# concurrent sessions, signals, env/user/workdir layering, command not found (127), a stopped VM and an
+# concurrent sessions, signals, background processes that outlive the command (docker semantics), env/user/workdir layering, command not found (127), a stopped VM and an
 # unknown VM, and no process left behind after `rm -f` with a session open. One VM for most cases.
 #
 # usage: exec_test.sh BUILD_DIR     (needs the guest kernel: scripts/fetch-kernel.sh)
@@ -78,6 +78,48 @@ log "== signals"
 "$mcpvm" exec ex -- sleep 30 & p=$!  # not via x(): $! would be a subshell
 sleep 2; kill -INT $p; wait $p; rc=$?
 check '[ $rc -eq 130 ]' "SIGINT forwarded without -t: exit 130 (got $rc)"
+
+log "== what a command leaves running outlives it (docker exec)"
+gps() { x ex -- ps -o stat,args; }  # the guest's processes: state and command line
+t0=$(date +%s.%N)
+out=$(timeout 30 "$mcpvm" exec ex -- sh -c 'sleep 301 >/dev/null 2>&1 & echo started'); rc=$?
+t1=$(date +%s.%N)
+check '[ $rc -eq 0 ] && [ "$out" = started ]' "a background start returns exit 0 and its output (rc $rc, [$out])"
+check 'awk "BEGIN{exit !($t1 - $t0 < 5)}"' "promptly ($(awk "BEGIN{print $t1 - $t0}") s)"
+check 'gps | grep -q "sleep 301$"' "the background sleep still runs in the guest"
+# The leftover keeps the command's stdout and stderr open: the exit comes once the command's own output
+# is through plus a 1 s grace, not when the pipe closes (in 302 s).
+t0=$(date +%s.%N)
+out=$(timeout 30 "$mcpvm" exec ex -- sh -c 'sleep 302 & echo x; exit 4'); rc=$?
+t1=$(date +%s.%N)
+check '[ $rc -eq 4 ] && [ "$out" = x ]' "a leftover holding stdout: the command's exit code and output (rc $rc, [$out])"
+check 'awk "BEGIN{exit !($t1 - $t0 < 10)}"' "returns although the pipe stays open ($(awk "BEGIN{print $t1 - $t0}") s)"
+check 'gps | grep -q "sleep 302$"' "that leftover still runs too"
+# A leftover that never stops writing to the pipe: bounded as well, and it lives on (its output is read
+# and dropped in the guest: no SIGPIPE, no full pipe).
+t0=$(date +%s.%N)
+timeout 30 "$mcpvm" exec ex -- sh -c "sh -c 'while :; do echo tick; sleep 0.2; done' ticker &" >"$work/tick"; rc=$?
+t1=$(date +%s.%N)
+check '[ $rc -eq 0 ] && awk "BEGIN{exit !($t1 - $t0 < 10)}"' "a chatty leftover does not hold the session open (rc $rc, $(awk "BEGIN{print $t1 - $t0}") s, $(grep -c tick "$work/tick") ticks forwarded)"
+sleep 2
+check 'gps | grep -q "ticker$"' "the chatty leftover is alive after writing to its orphaned stdout"
+x ex -- sh -c 'sleep 1 & exit 0'
+sleep 2
+zombies=$(gps | awk '$1 ~ /^Z/')
+check '[ -z "$zombies" ]' "leftovers that ended were reaped by the init (no zombie: $zombies)"
+# The host going away still ends a live command with its whole process group.
+"$mcpvm" exec ex -- sh -c 'sleep 303 & sleep 304' & p=$!
+for _ in $(seq 50); do gps | grep -q "sleep 304$" && break; sleep 0.2; done
+kill -9 $p; wait $p 2>/dev/null
+for _ in $(seq 20); do procs=$(gps); echo "$procs" | grep -q "sleep 30[34]$" || break; sleep 0.5; done
+check '! echo "$procs" | grep -q "sleep 30[34]$"' "a client killed with -9 ends the live command and what it started in the background"
+# With -t the command is the session leader of the pty: when it exits the kernel hangs up its terminal
+# and sends SIGHUP to the foreground group, which a non-interactive shell's background jobs are in.
+out=$(python3 "$here/exec_pty.py" 24 80 0 0 0 -- "$mcpvm" exec -t ex -- sh -c 'sleep 305 & echo x')
+check 'echo "$out" | grep -qx "EXIT 0"' "-t with a background job: exit 0 ($(echo "$out" | tr '\n' '|'))"
+sleep 1
+check '! gps | grep -q "sleep 305$"' "-t: the background job got the terminal's SIGHUP"
+x ex -- killall sleep sh 2>/dev/null  # the leftovers above (the loop's sh is "ticker")
 
 log "== a client that stops reading"
 "$mcpvm" exec ex -- yes >/dev/null & p=$!

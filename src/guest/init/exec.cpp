@@ -19,10 +19,14 @@ namespace mcpvm::guest {
 
 namespace {
 
-// How long a session's output may stay silent after its process exited before the exit is reported
-// anyway (something it started in the background may hold its stdout open).
+// After the command exited and its own output (what its pipes held at the exit) was forwarded, what it
+// left in the background and still holds its stdout/stderr gets this long to add output before the exit
+// is reported: a leftover holding the pipe (`sh -c 'daemon &'`) delays the exit by this much, no more.
 constexpr std::chrono::milliseconds kDrainAfterExit{1000};
 constexpr size_t kMaxSessions = 64;
+// Output pipes of ended sessions that leftovers still hold; beyond this many the oldest is closed (its
+// writers then get EPIPE).
+constexpr size_t kMaxOrphans = 64;
 
 void set_nonblocking(int fd) {
   ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
@@ -57,6 +61,12 @@ Pty open_pty(WindowSize size) {
   ws.ws_col = size.cols;
   ::ioctl(p.slave.get(), TIOCSWINSZ, &ws);
   return p;
+}
+
+// Unread bytes in a pipe (or a pty master's input queue).
+uint64_t bytes_in(const Fd& fd) {
+  int n = 0;
+  return fd && ::ioctl(fd.get(), FIONREAD, &n) == 0 && n > 0 ? uint64_t(n) : 0;
 }
 
 ExecExit exit_of(int status) {
@@ -140,16 +150,21 @@ void ExecServer::handle(Session& s, const Frame& f) {
       if (s.tty && s.in) ::ioctl(s.in.get(), TIOCSWINSZ, &ws);  // the kernel sends SIGWINCH
       return;
     }
-    case MsgType::ExecSignal:
-      ::kill(-s.pid, parse_exec_signal(f.payload));  // the session's process group (it ran setsid)
+    case MsgType::ExecSignal: {
+      int sig = parse_exec_signal(f.payload);
+      // To the live command's process group (it ran setsid). Once the command exited, the group holds
+      // only what it left running, which is no longer the session's: docker exec never signals it either.
+      if (!s.status) ::kill(-s.pid, sig);
       return;
+    }
     case MsgType::ExecAck:
       s.output_window.acked(parse_ack(f.payload));
       return;
     case MsgType::ExecClose:
-      ::kill(-s.pid, SIGKILL);
-      sessions_.erase(s.stream);  // the process is reaped by the generic reaper
-      return;
+      // The host ended the session: the client went away (or the guest broke the protocol). A live
+      // command and its process group are killed, since nobody can reach them any more (docker would
+      // leave them running); after the exit, leftovers stay as they would have a moment later.
+      return end_session(sessions_.find(s.stream), !s.status);  // the reaper collects the processes
     default:
       return;
   }
@@ -206,12 +221,29 @@ void ExecServer::add_poll_fds(std::vector<pollfd>& fds) {
       slots_.push_back({stream, Slot::err});
     }
   }
+  // Only here are closed orphans removed, so the indexes in slots_ stay valid until on_poll.
+  std::erase_if(orphans_, [](const Fd& fd) { return !fd; });
+  for (size_t i = 0; i < orphans_.size(); ++i) {
+    fds.push_back({orphans_[i].get(), POLLIN, 0});
+    slots_.push_back({i, Slot::orphan});
+  }
+}
+
+void ExecServer::drain_orphan(size_t index) {
+  if (index >= orphans_.size() || !orphans_[index]) return;
+  static char sink[65536];
+  ssize_t n = ::read(orphans_[index].get(), sink, sizeof sink);
+  if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) orphans_[index].reset();
 }
 
 void ExecServer::on_poll(const std::vector<pollfd>& fds) {
   for (size_t i = 0; i < slots_.size() && first_slot_ + i < fds.size(); ++i) {
     if (!fds[first_slot_ + i].revents) continue;
-    auto it = sessions_.find(slots_[i].stream);
+    if (slots_[i].which == Slot::orphan) {
+      drain_orphan(slots_[i].id);
+      continue;
+    }
+    auto it = sessions_.find(uint16_t(slots_[i].id));
     if (it == sessions_.end()) continue;  // finished while handling an earlier slot
     Session& s = it->second;
     switch (slots_[i].which) {
@@ -219,16 +251,18 @@ void ExecServer::on_poll(const std::vector<pollfd>& fds) {
         write_stdin(s);
         break;
       case Slot::out:
-        read_output(s, s.out, s.out_eof, MsgType::ExecData);
+        read_output(s, s.out, s.out_eof, s.out_read, MsgType::ExecData);
         break;
       case Slot::err:
-        read_output(s, s.err, s.err_eof, MsgType::ExecStderr);
+        read_output(s, s.err, s.err_eof, s.err_read, MsgType::ExecStderr);
+        break;
+      case Slot::orphan:
         break;
     }
   }
 }
 
-void ExecServer::read_output(Session& s, Fd& fd, bool& eof, MsgType type) {
+void ExecServer::read_output(Session& s, Fd& fd, bool& eof, uint64_t& read, MsgType type) {
   uint32_t room = std::min(s.output_window.available(), kExecChunk);
   if (room == 0 || !fd) return;
   std::string buf(room, '\0');
@@ -236,11 +270,13 @@ void ExecServer::read_output(Session& s, Fd& fd, bool& eof, MsgType type) {
   if (n > 0) {
     buf.resize(size_t(n));
     s.output_window.sent(uint32_t(n));
-    s.quiet_since = Clock::now();
+    read += uint64_t(n);
     send(type, s.stream, buf);
+    check_drained(s);
   } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {  // EIO: the pty's last slave closed
     eof = true;
     fd.reset();
+    check_drained(s);
     maybe_finish(s);
   }
 }
@@ -249,11 +285,20 @@ bool ExecServer::on_child_exit(pid_t pid, int status) {
   for (auto& [stream, s] : sessions_) {
     if (s.pid != pid) continue;
     s.status = status;
-    s.quiet_since = Clock::now();
+    // Everything the command wrote is in its pipes now; what arrives beyond that is from its leftovers.
+    s.out_owed = s.out_read + bytes_in(s.out);
+    s.err_owed = s.err_read + bytes_in(s.err);
+    check_drained(s);
     maybe_finish(s);
     return true;
   }
   return false;
+}
+
+void ExecServer::check_drained(Session& s) {
+  if (!s.status || s.drained_at) return;
+  if ((s.out_eof || s.out_read >= s.out_owed) && (s.err_eof || s.err_read >= s.err_owed))
+    s.drained_at = Clock::now();
 }
 
 void ExecServer::maybe_finish(Session& s) {
@@ -264,9 +309,27 @@ void ExecServer::finish(uint16_t stream, const ExecExit& exit) {
   auto it = sessions_.find(stream);
   if (it == sessions_.end()) return;
   send(MsgType::ExecExit, stream, encode_exec_exit(exit));
-  // What the command left in its process group ends with it (as a container's processes do with its
-  // main process); nothing an exec started outlives its session.
-  ::kill(-it->second.pid, SIGKILL);
+  end_session(it, false);  // what the command left running keeps running (docker exec semantics)
+}
+
+void ExecServer::end_session(std::map<uint16_t, Session>::iterator it, bool kill_group) {
+  if (it == sessions_.end()) return;
+  Session& s = it->second;
+  if (kill_group) ::kill(-s.pid, SIGKILL);
+  // Pipes a leftover still holds are drained until it closes them: a leftover that logs to its stdout
+  // must not block on a full pipe or die of SIGPIPE. A pty is closed: its leftovers see a hangup (and
+  // were sent SIGHUP by the kernel when the session leader exited, as on any terminal).
+  if (!s.tty) {
+    for (Fd* fd : {&s.out, &s.err}) {
+      if (!*fd) continue;
+      if (std::count_if(orphans_.begin(), orphans_.end(), [](const Fd& o) { return bool(o); }) >=
+          long(kMaxOrphans)) {
+        auto oldest = std::find_if(orphans_.begin(), orphans_.end(), [](const Fd& o) { return bool(o); });
+        oldest->reset();  // removed from the vector by the next add_poll_fds
+      }
+      orphans_.push_back(std::move(*fd));
+    }
+  }
   sessions_.erase(it);
 }
 
@@ -274,9 +337,9 @@ int ExecServer::timeout_ms() const {
   long best = -1;
   auto now = Clock::now();
   for (const auto& [stream, s] : sessions_) {
-    if (!s.status) continue;
+    if (!s.drained_at) continue;
     long left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(s.quiet_since + kDrainAfterExit - now).count();
+        std::chrono::duration_cast<std::chrono::milliseconds>(*s.drained_at + kDrainAfterExit - now).count();
     left = std::max(0L, left);
     if (best < 0 || left < best) best = left;
   }
@@ -287,10 +350,8 @@ void ExecServer::finish_due() {
   auto now = Clock::now();
   std::vector<std::pair<uint16_t, int>> due;
   for (auto& [stream, s] : sessions_) {
-    if (!s.status) continue;
-    // While the host has not acknowledged (a slow client), the silence is ours, not the command's.
-    if (s.output_window.available() == 0) s.quiet_since = now;
-    if (now - s.quiet_since >= kDrainAfterExit) due.emplace_back(stream, *s.status);
+    // Until the command's own output is forwarded (a slow client delays that) the session waits.
+    if (s.drained_at && now - *s.drained_at >= kDrainAfterExit) due.emplace_back(stream, *s.status);
   }
   for (auto [stream, status] : due) finish(stream, exit_of(status));
 }

@@ -2,6 +2,12 @@
 // ctl port by stream id (message flow and flow control: guest/protocol.h). The init's main loop owns
 // the poll set and the reaper; it hands this class the exec frames, its poll slots and every reaped
 // child that is not the server.
+//
+// As with docker exec, what a command starts in the background outlives it: when the command exits its
+// session ends (the exit is reported once the command's own output is forwarded) and nothing is killed.
+// Only the host ends a live command's process group: a signal it forwards (ExecSignal), or ExecClose
+// (the exec client went away). Output pipes still held by leftovers are read and discarded until they
+// close, so a leftover that writes to them neither blocks nor gets SIGPIPE.
 #pragma once
 
 #include <poll.h>
@@ -56,24 +62,34 @@ class ExecServer {
     ReceiveWindow stdin_window;
     SendWindow output_window;
     std::optional<int> status;
-    Clock::time_point quiet_since;  // the last output, or the exit; drives the drain deadline
+    uint64_t out_read = 0, err_read = 0;  // bytes read from the process's stdout / stderr
+    // Set at the exit: what was read + what was still in the pipe = the command's own output (what comes
+    // later is from what it left running).
+    uint64_t out_owed = 0, err_owed = 0;
+    std::optional<Clock::time_point> drained_at;  // exited, and its own output forwarded
   };
 
   void start(uint16_t stream, const std::string& payload);
   void handle(Session& s, const Frame& frame);
   void on_stdin(Session& s, const std::string& data);
   void write_stdin(Session& s);
-  void read_output(Session& s, Fd& fd, bool& eof, MsgType type);
+  void read_output(Session& s, Fd& fd, bool& eof, uint64_t& read, MsgType type);
+  void drain_orphan(size_t index);
+  void check_drained(Session& s);
   void maybe_finish(Session& s);
   void finish(uint16_t stream, const ExecExit& exit);
+  // Removes a session; `kill_group`: SIGKILL its process group first (the host ended a live command).
+  void end_session(std::map<uint16_t, Session>::iterator it, bool kill_group);
   void send(MsgType type, uint16_t stream, std::string_view payload);
 
   const GuestConfig& config_;
   Ports& ports_;
   std::map<uint16_t, Session> sessions_;
+  // Output pipes of ended sessions that leftovers still hold: drained (and discarded) until EOF.
+  std::vector<Fd> orphans_;
   struct Slot {
-    uint16_t stream;
-    enum { in, out, err } which;
+    size_t id;  // the stream, or for `orphan` the index into orphans_
+    enum { in, out, err, orphan } which;
   };
   std::vector<Slot> slots_;
   size_t first_slot_ = 0;
