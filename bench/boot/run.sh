@@ -23,27 +23,13 @@ bash "$src/tests/fixtures/make-oci-image.sh" "$work/layout" bench-boot:1 --layer
   exit 1
 }
 
-# What mcpvm chose, so the bare QEMU runs the same way.
-kernel=$(readlink -f "${MCPVM_KERNEL:-/var/lib/mcpvm/kernel/current/vmlinux}")
-accel=${MCPVM_ACCEL:-auto}
-if [ "$accel" = auto ]; then
-  accel=tcg
-  [ -f "$MCPVM_HOME/kernel/accel.json" ] && grep -q '"kvm"' "$MCPVM_HOME/kernel/accel.json" && accel=kvm
-fi
+# What mcpvm chose, so the bare QEMU runs the same way; its /init prints one line, then resets.
+source "$src/bench/lib/bare_qemu.sh"
+bare_qemu_setup
 export MCPVM_ACCEL=$accel
-cpu=max
-[ "$accel" = kvm ] && cpu=host
-tsc=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["khz"])' "$MCPVM_HOME/kernel/tsc.json")
-
-# The bare baseline's initramfs: static busybox as /init printing one line, then reset.
-mkdir -p "$work/initrd/bin" "$work/initrd/dev"
-cp /bin/busybox "$work/initrd/bin/busybox"
-printf '#!/bin/busybox sh\n/bin/busybox echo first\n/bin/busybox reboot -f\n' >"$work/initrd/init"
-chmod +x "$work/initrd/init"
-(cd "$work/initrd" && find . | cpio -o -H newc --quiet >"$work/bare.cpio")
-bare=(qemu-system-x86_64 -M microvm,x-option-roms=off -accel "$accel" -cpu "$cpu" -smp 1 -m 512 -nodefaults
-  -no-user-config -no-reboot -display none -kernel "$kernel" -initrd "$work/bare.cpio" -serial stdio
-  -append "console=ttyS0 reboot=t panic=-1 quiet loglevel=4 cryptomgr.notests rdinit=/init tsc_early_khz=$tsc")
+bare_initrd "$work/bare.cpio" $'/bin/busybox echo first\n/bin/busybox reboot -f'
+bare_qemu_argv 512 "$work/bare.cpio"
+bare=("${bare_qemu[@]}" -serial stdio)
 ours=("$bin/mcpvm" run --foreground bench-boot:1)
 
 python3 - "$runs" "$accel" "$work" <<'PY' "${bare[@]}" -- "${ours[@]}"

@@ -64,29 +64,13 @@ printf 'start: %d VMs in %.1f s = %.1f VMs/min, mean %.2f s to ready\n' "$n" "$t
   "$(echo "$n * 60 / $total" | bc -l)" "$(echo "$total / $n" | bc -l)"
 
 # The peer: bare QEMUs, started one after another, each "ready" when its init printed.
-kernel=$(readlink -f "${MCPVM_KERNEL:-/var/lib/mcpvm/kernel/current/vmlinux}")
-accel=tcg
-if [ "${MCPVM_ACCEL:-auto}" != tcg ] && [ -f "$MCPVM_HOME/kernel/accel.json" ] && grep -q '"kvm"' "$MCPVM_HOME/kernel/accel.json"; then
-  accel=kvm
-fi
-[ "${MCPVM_ACCEL:-}" = kvm ] && accel=kvm
-cpu=max
-[ "$accel" = kvm ] && cpu=host
-accel_opt=$accel
-[ "$accel" = tcg ] && [ -n "${MCPVM_TCG_TB_MIB:-}" ] && accel_opt="tcg,tb-size=$MCPVM_TCG_TB_MIB"
-tsc=$(jq -r .khz "$MCPVM_HOME/kernel/tsc.json" 2>/dev/null || echo 0)
-mkdir -p "$work/bare/bin"
-cp /bin/busybox "$work/bare/bin/busybox"
-printf '#!/bin/busybox sh\n/bin/busybox echo bare-ready\nexec /bin/busybox sleep 1000000\n' >"$work/bare/init"
-chmod +x "$work/bare/init"
-(cd "$work/bare" && find . | cpio -o -H newc --quiet >"$work/bare.cpio")
+source "$src/bench/lib/bare_qemu.sh"
+bare_qemu_setup
+bare_initrd "$work/bare.cpio" $'/bin/busybox echo bare-ready\nexec /bin/busybox sleep 1000000'
+bare_qemu_argv "$memory" "$work/bare.cpio"
 t_start=$(date +%s.%N)
 for i in $(seq 1 "$n"); do
-  qemu-system-x86_64 -M microvm,x-option-roms=off -accel "$accel_opt" -cpu "$cpu" -smp 1 -m "$memory" -nodefaults \
-    -no-user-config -no-reboot -display none -kernel "$kernel" -initrd "$work/bare.cpio" \
-    -chardev "file,id=con,path=$work/bare$i.log" -serial chardev:con \
-    -append "console=ttyS0 reboot=t panic=-1 quiet loglevel=4 cryptomgr.notests rdinit=/init tsc_early_khz=$tsc" \
-    </dev/null >/dev/null 2>&1 &
+  "${bare_qemu[@]}" -chardev "file,id=con,path=$work/bare$i.log" -serial chardev:con </dev/null >/dev/null 2>&1 &
   bare_pids+=($!)
   for _ in $(seq 1 600); do grep -q bare-ready "$work/bare$i.log" 2>/dev/null && break; sleep 0.1; done
   grep -q bare-ready "$work/bare$i.log" || { echo "bare QEMU $i did not boot" >&2; exit 1; }
