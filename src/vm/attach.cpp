@@ -177,14 +177,10 @@ class Session {
     if (signals_seen_++ > 0 || !ready_) {
       // A second Ctrl-C, or one before the server runs: power off now.
       log::warn("stopping the VM");
-      vm_.kill();
-      killed_ = true;
-      return;
+      return power_off();
     }
     log::info("forwarding SIGTERM to the server; the VM is powered off in {} s", o_.stop_timeout.count() / 1000.0);
-    ctl_out_ += guest::encode_frame(MsgType::Signal, nlohmann::json{{"signal", SIGTERM}}.dump());
-    write_ctl();
-    kill_at_ = Clock::now() + o_.stop_timeout;
+    forward_sigterm();
   }
 
   // As a first signal, but said as what it is; a signal after it powers off now.
@@ -193,11 +189,19 @@ class Session {
     if (signals_seen_++ > 0) return;  // a signal started the stop already
     if (!ready_) {
       log::warn("stop requested before the server started: stopping the VM");
-      vm_.kill();
-      killed_ = true;
-      return;
+      return power_off();
     }
     log::info("stop requested: forwarding SIGTERM to the server");
+    forward_sigterm();
+  }
+
+  void power_off() {
+    vm_.kill();
+    killed_ = true;
+  }
+
+  // The graceful path: SIGTERM to the server through the init, power-off at the stop timeout.
+  void forward_sigterm() {
     ctl_out_ += guest::encode_frame(MsgType::Signal, nlohmann::json{{"signal", SIGTERM}}.dump());
     write_ctl();
     kill_at_ = Clock::now() + o_.stop_timeout;
@@ -207,8 +211,7 @@ class Session {
     auto now = Clock::now();
     if (kill_at_ && now >= *kill_at_ && !killed_) {
       log::warn("the server did not stop within {} s: powering off the VM", o_.stop_timeout.count() / 1000.0);
-      vm_.kill();
-      killed_ = true;
+      power_off();
     }
     if (!ready_ && now >= boot_deadline_ && !killed_) {
       vm_.kill();
