@@ -81,26 +81,29 @@ check '[ $rc -eq 130 ]' "SIGINT forwarded without -t: exit 130 (got $rc)"
 
 log "== what a command leaves running outlives it (docker exec)"
 gps() { x ex -- ps -o stat,args; }  # the guest's processes: state and command line
-t0=$(date +%s.%N)
-out=$(timeout 30 "$mcpvm" exec ex -- sh -c 'sleep 301 >/dev/null 2>&1 & echo started'); rc=$?
-t1=$(date +%s.%N)
+# timed_exec ARGS...: `mcpvm exec ex ARGS` bounded at 30 s; its stdout in $out, exit code in $rc, wall
+# time in $secs.
+timed_exec() {
+  local t0
+  t0=$(date +%s.%N)
+  out=$(timeout 30 "$mcpvm" exec ex "$@"); rc=$?
+  secs=$(awk "BEGIN{print $(date +%s.%N) - $t0}")
+}
+faster_than() { awk "BEGIN{exit !($secs < $1)}"; }
+timed_exec -- sh -c 'sleep 301 >/dev/null 2>&1 & echo started'
 check '[ $rc -eq 0 ] && [ "$out" = started ]' "a background start returns exit 0 and its output (rc $rc, [$out])"
-check 'awk "BEGIN{exit !($t1 - $t0 < 5)}"' "promptly ($(awk "BEGIN{print $t1 - $t0}") s)"
+check 'faster_than 5' "promptly ($secs s)"
 check 'gps | grep -q "sleep 301$"' "the background sleep still runs in the guest"
 # The leftover keeps the command's stdout and stderr open: the exit comes once the command's own output
 # is through plus a 1 s grace, not when the pipe closes (in 302 s).
-t0=$(date +%s.%N)
-out=$(timeout 30 "$mcpvm" exec ex -- sh -c 'sleep 302 & echo x; exit 4'); rc=$?
-t1=$(date +%s.%N)
+timed_exec -- sh -c 'sleep 302 & echo x; exit 4'
 check '[ $rc -eq 4 ] && [ "$out" = x ]' "a leftover holding stdout: the command's exit code and output (rc $rc, [$out])"
-check 'awk "BEGIN{exit !($t1 - $t0 < 10)}"' "returns although the pipe stays open ($(awk "BEGIN{print $t1 - $t0}") s)"
+check 'faster_than 10' "returns although the pipe stays open ($secs s)"
 check 'gps | grep -q "sleep 302$"' "that leftover still runs too"
 # A leftover that never stops writing to the pipe: bounded as well, and it lives on (its output is read
 # and dropped in the guest: no SIGPIPE, no full pipe).
-t0=$(date +%s.%N)
-timeout 30 "$mcpvm" exec ex -- sh -c "sh -c 'while :; do echo tick; sleep 0.2; done' ticker &" >"$work/tick"; rc=$?
-t1=$(date +%s.%N)
-check '[ $rc -eq 0 ] && awk "BEGIN{exit !($t1 - $t0 < 10)}"' "a chatty leftover does not hold the session open (rc $rc, $(awk "BEGIN{print $t1 - $t0}") s, $(grep -c tick "$work/tick") ticks forwarded)"
+timed_exec -- sh -c "sh -c 'while :; do echo tick; sleep 0.2; done' ticker &"
+check '[ $rc -eq 0 ] && faster_than 10' "a chatty leftover does not hold the session open (rc $rc, $secs s, $(grep -c tick <<<"$out") ticks forwarded)"
 sleep 2
 check 'gps | grep -q "ticker$"' "the chatty leftover is alive after writing to its orphaned stdout"
 x ex -- sh -c 'sleep 1 & exit 0'
