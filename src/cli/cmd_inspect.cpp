@@ -9,23 +9,16 @@
 namespace mcpvm::cli {
 namespace {
 
-nlohmann::json redact_env(nlohmann::json config) {
-  auto strip = [](nlohmann::json& list) {
-    if (!list.is_array()) return;
-    for (auto& e : list)
-      if (e.is_string()) e = e.get<std::string>().substr(0, e.get<std::string>().find('=')) + "=<redacted>";
-  };
-  strip(config["env"]);
-  if (config.contains("vm") && config["vm"].contains("spec") && config["vm"]["spec"].contains("guest")) {
-    auto& layers = config["vm"]["spec"]["guest"]["env_layers"];
-    if (layers.is_array())
-      for (auto& layer : layers) strip(layer);
-  }
+// Environment values may be secrets: only their names are shown.
+runner::RunConfig redact_env(runner::RunConfig config) {
+  for (auto* layer : {&config.process.image_env, &config.process.transport_env, &config.process.runtime_env})
+    for (auto& e : *layer) e = e.substr(0, e.find('=')) + "=<redacted>";
   return config;
 }
 
-// DIR/network.json, kept current by the runner (cmd_runner.cpp): the policy summary and the allowed/denied
-// counters per reason (docs/net.md). null when the VM has no network (--network none) or never booted.
+// DIR/network.json, kept current by the runner (runner/boot_network.h): the policy summary and the
+// allowed/denied counters per reason (docs/net.md). null when the VM has no network (--network none) or never
+// booted.
 nlohmann::json network_record(const runner::VmDir& dir) {
   auto path = dir.root() / "network.json";
   std::error_code ec;
@@ -48,7 +41,7 @@ int run_inspect(const std::string& name) {
   out["state"] = l.state ? runner::to_json(*l.state) : nlohmann::json(nullptr);
   out["endpoint"] = to_json(endpoint_info(dir, l.state ? l.state->endpoint : ""));
   try {
-    out["config"] = redact_env(runner::to_json(dir.load_config()));
+    out["config"] = runner::to_json(redact_env(dir.load_config()));
   } catch (const Error& e) {
     out["config_error"] = e.what();
   }

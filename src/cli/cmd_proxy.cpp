@@ -1,5 +1,6 @@
 // `mcpvm proxy stdio NAME|URL`: a stdio front for MCP clients that can only spawn processes.
 #include "cli/command.h"
+#include "mcp/endpoint_url.h"
 #include "mcp/stdio_proxy.h"
 #include "runner/lifecycle.h"
 #include "runner/names.h"
@@ -28,9 +29,9 @@ std::string endpoint_of_vm(const std::string& name, bool sse) {
     fail("VM {} is {}: nothing serves its endpoint (mcpvm start {})", name, runner::to_string(s), name);
   std::string url = vm.state->endpoint;
   if (url.empty()) fail("VM {} has no MCP endpoint yet (status {})", name, runner::to_string(s));
-  if (sse && url.size() > 4 && url.compare(url.size() - 4, 4, "/mcp") == 0)
-    url.replace(url.size() - 4, 4, "/sse");
-  return url;
+  auto endpoint = mcp::parse_endpoint_url(url);
+  if (!endpoint) fail("VM {}: its state names no endpoint URL ({:?})", name, url);
+  return sse ? endpoint->sse() : endpoint->streamable_http();
 }
 
 int run_proxy(const ProxyOptions& o) {

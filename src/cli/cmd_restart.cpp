@@ -2,8 +2,8 @@
 #include <iostream>
 
 #include "cli/command.h"
+#include "cli/for_each_vm.h"
 #include "runner/lifecycle.h"
-#include "util/error.h"
 
 namespace mcpvm::cli {
 namespace {
@@ -14,18 +14,11 @@ struct RestartOptions {
 };
 
 int run_restart(const RestartOptions& o) {
-  int failures = 0;
-  for (auto& name : o.names) {
-    try {
-      runner::stop_vm(name, std::chrono::milliseconds(long(std::max(0.0, o.timeout_s) * 1000)));
-      auto r = runner::start_vm(name);
-      std::cout << r.name << (r.state.endpoint.empty() ? "" : "  " + r.state.endpoint) << "\n";
-    } catch (const Error& e) {
-      std::cerr << "mcpvm: restarting " << name << ": " << e.what() << "\n";
-      ++failures;
-    }
-  }
-  return failures ? 1 : 0;
+  return for_each_vm(o.names, "restarting", [&](const std::string& name) {
+    runner::stop_vm(name, std::chrono::milliseconds(long(std::max(0.0, o.timeout_s) * 1000)));
+    auto r = runner::start_vm(name);
+    std::cout << r.name << (r.state.endpoint.empty() ? "" : "  " + r.state.endpoint) << "\n";
+  });
 }
 
 const Command kRestart{"restart", "Restart VMs", 45, [](CLI::App& app) {

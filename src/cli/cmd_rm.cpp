@@ -3,8 +3,8 @@
 #include <iostream>
 
 #include "cli/command.h"
+#include "cli/for_each_vm.h"
 #include "runner/lifecycle.h"
-#include "util/error.h"
 
 namespace mcpvm::cli {
 namespace {
@@ -15,17 +15,10 @@ struct RmOptions {
 };
 
 int run_rm(const RmOptions& o) {
-  int failures = 0;
-  for (auto& name : o.names) {
-    try {
-      runner::remove_vm(name, o.force);
-      std::cout << name << "\n";
-    } catch (const Error& e) {
-      std::cerr << "mcpvm: removing " << name << ": " << e.what() << "\n";
-      ++failures;
-    }
-  }
-  return failures ? 1 : 0;
+  return for_each_vm(o.names, "removing", [&](const std::string& name) {
+    runner::remove_vm(name, o.force);
+    std::cout << name << "\n";
+  });
 }
 
 const Command kRm{"rm", "Remove VMs", 46, [](CLI::App& app) {

@@ -1,9 +1,10 @@
-// `mcpvm run --foreground IMAGE [-- ARGS]`: boots the image in a microVM and attaches the terminal to
-// its command's stdio (docker-run semantics; see vm/command.h). The work is in src/vm; this file maps
-// flags to a VmSpec.
+// `mcpvm run [--foreground] IMAGE [-- ARGS]`: boots the image in a microVM. Detached (the default), a
+// runner process owns the VM and serves its MCP endpoint (runner/lifecycle.h); with --foreground the
+// terminal is attached to the command's stdio (docker-run semantics; see vm/command.h). This file only
+// turns flags and the image's config into a RunConfig (runner/run_config.h): every flag is checked
+// before the image is looked up, so a typo fails at once.
 #include <netinet/in.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -11,34 +12,27 @@
 
 #include "cli/command.h"
 #include "cli/foreground_dir.h"
-#include "util/error.h"
-#include "util/fd.h"
-#include "util/fs.h"
-#include "util/home.h"
-#include "util/log.h"
+#include "cli/network_flags.h"
+#include "mcp/endpoint_url.h"
+#include "net/request.h"
+#include "net/user_network.h"
+#include "oci/store.h"
+#include "rootfs/ensure.h"
 #include "runner/lifecycle.h"
 #include "runner/log_file.h"
 #include "runner/names.h"
 #include "runner/probe.h"
-#include "runner/vm_spec_json.h"
+#include "runner/run_config.h"
+#include "util/error.h"
+#include "util/fd.h"
+#include "util/fs.h"
+#include "util/home.h"
+#include "util/port.h"
 #include "vm/accel.h"
 #include "vm/attach.h"
 #include "vm/command.h"
 #include "vm/kernel.h"
 #include "vm/vm.h"
-
-#if __has_include("rootfs/ensure.h") && __has_include("oci/store.h")
-#include "oci/store.h"
-#include "rootfs/ensure.h"
-#define MCPVM_RUN_HAS_STORE 1
-#endif
-
-#if __has_include("cli/network_flags.h")
-#include "cli/network_flags.h"
-#include "net/user_network.h"
-#include "util/fd.h"
-#define MCPVM_RUN_HAS_NET 1
-#endif
 
 namespace mcpvm::cli {
 namespace {
@@ -58,7 +52,7 @@ struct RunOptions {
   std::string rootfs;
   std::string image_config;
   std::string console_log;
-  // Detached runs (the runner concern): see docs/runner.md.
+  // Detached runs (docs/runner.md).
   std::string name;
   bool remove = false;
   std::string restart = "no";
@@ -68,10 +62,10 @@ struct RunOptions {
   std::string transport = "stdio";
   uint16_t target_port = 0;  // 0: the user's -e MCP_PORT, else kDefaultTargetPort
   uint16_t proxy_port = 0;   // our endpoint's port on 127.0.0.1; 0: a free one
-#ifdef MCPVM_RUN_HAS_NET
-  NetworkFlags net;  // docs/net.md; none given = the "network" profile (egress, no host loopback)
-#endif
+  net::NetworkFlags net;     // none given = the "network" profile (egress, no host loopback)
 };
+
+constexpr uint16_t kDefaultTargetPort = 8080;  // ToolHive's default for HTTP servers in containers
 
 // The image's command, env, workdir and user (docker's capitalised config keys).
 struct ImageDefaults {
@@ -80,9 +74,11 @@ struct ImageDefaults {
 };
 
 ImageDefaults image_config_from_file(const std::string& path) {
-  auto j = with_context("reading --image-config " + path, [&] { return nlohmann::json::parse(read_file(path)); });
+  auto j =
+      with_context("reading --image-config " + path, [&] { return nlohmann::json::parse(read_file(path)); });
   auto list = [&](const char* key) {
-    return j.contains(key) && j[key].is_array() ? j[key].get<std::vector<std::string>>() : std::vector<std::string>{};
+    return j.contains(key) && j[key].is_array() ? j[key].get<std::vector<std::string>>()
+                                                : std::vector<std::string>{};
   };
   return {list("Entrypoint"), list("Cmd"), list("Env"), j.value("WorkingDir", ""), j.value("User", "")};
 }
@@ -93,7 +89,6 @@ std::pair<std::filesystem::path, ImageDefaults> locate_image(const RunOptions& o
     ImageDefaults d = o.image_config.empty() ? ImageDefaults{} : image_config_from_file(o.image_config);
     return {std::filesystem::absolute(o.rootfs), d};
   }
-#ifdef MCPVM_RUN_HAS_STORE
   auto home = ensure_mcpvm_home();
   oci::Store store(home);
   oci::Image image = store.resolve(o.image);
@@ -101,14 +96,7 @@ std::pair<std::filesystem::path, ImageDefaults> locate_image(const RunOptions& o
                              [&] { return rootfs::ensure_rootfs(store, image, home); });
   const auto& c = image.config;
   return {rootfs, {c.entrypoint, c.cmd, c.env, c.working_dir, c.user}};
-#else
-  fail("running stored images is not available in this build: use --rootfs FILE.sqfs");
-#endif
 }
-
-constexpr uint16_t kDefaultTargetPort = 8080;  // ToolHive's default for HTTP servers in containers
-
-bool is_http_transport(const RunOptions& o) { return o.transport != "stdio"; }
 
 // The last NAME=... in an env layer.
 std::optional<std::string> env_value(const std::vector<std::string>& layer, std::string_view name) {
@@ -121,25 +109,23 @@ std::optional<std::string> env_value(const std::vector<std::string>& layer, std:
 
 // The port the server listens on in the guest: --target-port, else the user's own MCP_PORT (so -e
 // MCP_PORT=9000 alone moves the forward too), else 8080. 0 for stdio servers.
-uint16_t resolve_target_port(const RunOptions& o, const std::vector<std::string>& runtime_env) {
-  if (!is_http_transport(o)) return 0;
-  if (o.target_port) return o.target_port;
+uint16_t resolve_target_port(const runner::McpConfig& mcp, const std::vector<std::string>& runtime_env) {
+  if (mcp.transport == runner::Transport::stdio) return 0;
+  if (mcp.target_port) return mcp.target_port;
   auto user = env_value(runtime_env, "MCP_PORT");
   if (!user) return kDefaultTargetPort;
-  int port = std::atoi(user->c_str());
-  if (port <= 0 || port > 65535 || std::to_string(port) != *user)
-    fail("MCP_PORT={:?} from -e/--env-file is not a port (1-65535); set --target-port", *user);
-  return uint16_t(port);
+  return with_context(fmt::format("MCP_PORT={:?} from -e/--env-file (or set --target-port)", *user),
+                      [&] { return parse_port(*user); });
 }
 
 // What the server learns about its transport, as ToolHive sets it (pkg/runner, pkg/transport): MCP_TRANSPORT
 // always; for HTTP transports MCP_PORT, FASTMCP_PORT and MCP_HOST=0.0.0.0 (the forward arrives on the
 // guest's eth0, not on its loopback). We also set PORT, the Node/Express convention (server-everything
 // reads only PORT). This layer sits between the image's Env and the user's -e/--env-file: the user wins.
-std::vector<std::string> transport_env(const RunOptions& o, uint16_t target_port) {
-  std::vector<std::string> env{"MCP_TRANSPORT=" + o.transport};
-  if (!is_http_transport(o)) return env;
-  std::string port = std::to_string(target_port);
+std::vector<std::string> transport_env(const runner::McpConfig& mcp) {
+  std::vector<std::string> env{"MCP_TRANSPORT=" + std::string(to_string(mcp.transport))};
+  if (mcp.transport == runner::Transport::stdio) return env;
+  std::string port = std::to_string(mcp.target_port);
   for (const char* name : {"MCP_PORT", "FASTMCP_PORT", "PORT"}) env.push_back(std::string(name) + "=" + port);
   env.push_back("MCP_HOST=0.0.0.0");
   return env;
@@ -157,124 +143,128 @@ void check_proxy_port_free(uint16_t port) {
   addr.sin_port = htons(port);
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
-    fail("--proxy-port {}: cannot listen on 127.0.0.1:{} ({}); pick another port or leave --proxy-port out "
-         "for a free one",
-         port, port, std::strerror(errno));
+    fail(
+        "--proxy-port {}: cannot listen on 127.0.0.1:{} ({}); pick another port or leave --proxy-port out "
+        "for a free one",
+        port, port, std::strerror(errno));
 }
 
 std::chrono::milliseconds boot_timeout(vm::Accel accel) {
-  if (const char* s = std::getenv("MCPVM_BOOT_TIMEOUT"); s && *s) return std::chrono::milliseconds(long(std::atof(s) * 1000));
+  if (const char* s = std::getenv("MCPVM_BOOT_TIMEOUT"); s && *s)
+    return std::chrono::milliseconds(long(std::atof(s) * 1000));
   // TCG boots take 3-8 s on a loaded 2-core host; KVM well under one.
   return accel == vm::Accel::tcg ? std::chrono::seconds(120) : std::chrono::seconds(30);
 }
 
-vm::VmSpec build_spec(const RunOptions& o) {
-  auto [rootfs, image] = locate_image(o);
-  std::vector<std::string> env_files;
-  for (const auto& f : o.env_files) env_files.push_back(with_context("--env-file", [&] { return read_file(f, 1 << 20); }));
+unsigned tcg_tb_mib_from_env() {
+  const char* tb = std::getenv("MCPVM_TCG_TB_MIB");
+  if (!tb || !*tb) return 0;
+  char* end = nullptr;
+  unsigned long mib = std::strtoul(tb, &end, 10);
+  if (*end != '\0' || mib > 4096)
+    fail("MCPVM_TCG_TB_MIB={:?}: expected MiB from 0 (QEMU's default) to 4096", tb);
+  return unsigned(mib);
+}
 
-  vm::VmSpec spec;
-  spec.kernel = vm::find_kernel(o.kernel.empty() ? std::nullopt : std::optional<std::filesystem::path>(o.kernel));
-  spec.accel = vm::choose_accel(spec.kernel, spec.qemu_binary);
-  spec.rootfs = rootfs;
-  spec.cpus = o.cpus;
-  spec.memory_mib = o.memory_mib;
-  spec.guest.argv = vm::resolve_command(image.entrypoint, image.cmd, o.entrypoint, o.args);
-  auto runtime = vm::runtime_env(env_files, o.env, vm::process_env());
-  spec.guest.env_layers = {image.env, transport_env(o, resolve_target_port(o, runtime)), runtime};
-  spec.guest.workdir = image.working_dir;
-  spec.guest.user = image.user;
-  spec.boot_timeout = boot_timeout(spec.accel);
-  if (const char* tb = std::getenv("MCPVM_TCG_TB_MIB"); tb && *tb) {
-    char* end = nullptr;
-    unsigned long mib = std::strtoul(tb, &end, 10);
-    if (*end != '\0' || mib > 4096)
-      fail("MCPVM_TCG_TB_MIB={:?}: expected MiB from 0 (QEMU's default) to 4096", tb);
-    spec.tcg_tb_mib = unsigned(mib);
-  }
+// Every flag on its own and together, before anything is looked up: the parts of the config that come
+// from flags alone.
+runner::RunConfig config_from_flags(const RunOptions& o) {
+  runner::RunConfig c;
+  c.name = o.name;
+  if (!c.name.empty()) runner::check_vm_name(c.name);
+  c.image = o.image;
+  if (o.cpus == 0) fail("--cpus 0: a VM needs at least one virtual CPU");
+  if (o.memory_mib < 64) fail("--memory {}: a VM needs at least 64 MiB", o.memory_mib);
+  if (o.stop_timeout_s < 0) fail("--stop-timeout {}: expected seconds, 0 or more", o.stop_timeout_s);
+  c.machine.cpus = o.cpus;
+  c.machine.memory_mib = o.memory_mib;
+  c.restart = with_context("--restart", [&] { return runner::RestartPolicy::parse(o.restart); });
+  c.timeouts.ready = with_context("--ready-timeout", [&] { return runner::parse_duration(o.ready_timeout); });
+  c.timeouts.stop = std::chrono::milliseconds(long(o.stop_timeout_s * 1000));
+  c.remove_on_exit = o.remove;
+  c.mcp.transport = runner::parse_transport(o.transport);
+  c.mcp.target_port = o.target_port;
+  c.mcp.proxy_port = o.proxy_port;
+  if (o.foreground && o.proxy_port)
+    fail("--proxy-port: run --foreground serves no MCP endpoint (the terminal is the server's stdio)");
+  if (o.target_port && c.mcp.transport == runner::Transport::stdio)
+    fail("--target-port {} needs --transport sse or streamable-http (a stdio server has no port)",
+         o.target_port);
+  c.network = net::build_network_request(o.net);
+  if (c.mcp.transport != runner::Transport::stdio && !c.network.enabled)
+    fail(
+        "--transport {} needs the VM's network (the runner forwards a loopback port to the server's port in "
+        "the guest): drop --network none, or use --transport stdio",
+        o.transport);
+  if (o.proxy_port && !o.foreground) check_proxy_port_free(o.proxy_port);
+  c.machine.tcg_tb_mib = tcg_tb_mib_from_env();
   // A debugging knob, as Firecracker's boot_args: e.g. MCPVM_KERNEL_APPEND="initcall_debug printk.time=1".
-  if (const char* extra = std::getenv("MCPVM_KERNEL_APPEND"); extra && *extra) spec.extra_cmdline = extra;
-  return spec;
+  if (const char* extra = std::getenv("MCPVM_KERNEL_APPEND"); extra && *extra)
+    c.machine.extra_cmdline = extra;
+  return c;
+}
+
+runner::RunConfig build_run_config(const RunOptions& o) {
+  runner::RunConfig c = config_from_flags(o);
+  std::vector<std::string> env_files;
+  for (const auto& f : o.env_files)
+    env_files.push_back(with_context("--env-file", [&] { return read_file(f, 1 << 20); }));
+  c.process.runtime_env = vm::runtime_env(env_files, o.env, vm::process_env());
+  c.mcp.target_port = resolve_target_port(c.mcp, c.process.runtime_env);
+  c.process.transport_env = transport_env(c.mcp);
+
+  auto [rootfs, image] = locate_image(o);
+  c.machine.kernel =
+      vm::find_kernel(o.kernel.empty() ? std::nullopt : std::optional<std::filesystem::path>(o.kernel));
+  c.machine.accel = vm::choose_accel(c.machine.kernel, c.machine.qemu_binary);
+  c.machine.rootfs = rootfs;
+  c.timeouts.boot = boot_timeout(c.machine.accel);
+  c.process.argv = vm::resolve_command(image.entrypoint, image.cmd, o.entrypoint, o.args);
+  c.process.image_env = image.env;
+  c.process.workdir = image.working_dir;
+  c.process.user = image.user;
+  return c;
 }
 
 // Detached: a runner process owns the VM; returns once the server answered MCP initialize.
 int run_detached(const RunOptions& o) {
-  runner::RunConfig config;
-  config.name = o.name;
-  if (!config.name.empty()) runner::check_vm_name(config.name);
-  config.image = o.image;
-  config.args = o.args;
-  config.restart = runner::RestartPolicy::parse(o.restart);
-  config.ready_timeout_s = int(runner::parse_duration(o.ready_timeout).count());
-  config.remove_on_exit = o.remove;
-  vm::VmSpec spec = build_spec(o);
-  config.vm["transport"] = o.transport;
-  config.vm["stop_timeout_s"] = o.stop_timeout_s;  // a signal to the runner stops the VM with it
-  if (is_http_transport(o)) {
-#ifdef MCPVM_RUN_HAS_NET
-    if (o.net.network == "none")
-      fail("--transport {} needs the VM's network (the runner forwards a loopback port to the server's port "
-           "in the guest): drop --network none, or use --transport stdio",
-           o.transport);
-#endif
-    config.vm["target_port"] = resolve_target_port(o, spec.guest.env_layers.back());
-  }
-  if (o.proxy_port) {
-    check_proxy_port_free(o.proxy_port);
-    config.vm["proxy_port"] = o.proxy_port;
-  }
-#ifdef MCPVM_RUN_HAS_NET
-  // Refuse bad flags here rather than in the runner; the runner resolves the saved flags again for every
-  // boot (cmd_runner.cpp), so `start` after a host reboot gets the same policy and binds the forwards.
-  (void)resolve_network_flags(o.net, spec.guest.hostname);
-  config.vm["network_flags"] = {{"publish", o.net.publish},
-                                {"permission_profile", o.net.permission_profile},
-                                {"allow_host", o.net.allow_host},
-                                {"allow_port", o.net.allow_port},
-                                {"network", o.net.network},
-                                {"add_host", o.net.add_host},
-                                {"allow_host_loopback", o.net.allow_host_loopback}};
-#endif
-  config.vm["spec"] = runner::spec_to_json(spec);
-  auto launched = runner::launch_vm(config);
+  auto launched = runner::launch_vm(build_run_config(o));
   // stdout stays "NAME  URL" for scripts; the sentence for people goes to stderr.
   const std::string& url = launched.state.endpoint;
   std::cout << launched.name << (url.empty() ? "" : "  " + url) << std::endl;
-  if (url.size() > 4 && url.compare(url.size() - 4, 4, "/mcp") == 0)
-    std::cerr << fmt::format("{}: everything is ready: {} (streamable HTTP), {}/sse (SSE)\n", launched.name,
-                             url, url.substr(0, url.size() - 4));
+  if (auto endpoint = mcp::parse_endpoint_url(url))
+    std::cerr << fmt::format("{}: everything is ready: {} (streamable HTTP), {} (SSE)\n", launched.name,
+                             endpoint->streamable_http(), endpoint->sse());
   return 0;
 }
 
 int run_foreground(const RunOptions& o) {
-  vm::VmSpec spec = build_spec(o);
+  runner::RunConfig config = build_run_config(o);
+  vm::VmSpec spec = runner::vm_spec(config);
 
   // The console log stays only when something went wrong (messages point at it). Not under vms/: `ls`
   // does not list foreground runs (see foreground_dir.h).
   ForegroundDir run_dir;
-  spec.console_log = o.console_log.empty() ? run_dir.path() / "console.log" : std::filesystem::path(o.console_log);
+  spec.console_log =
+      o.console_log.empty() ? run_dir.path() / "console.log" : std::filesystem::path(o.console_log);
   runner::LogPump console(spec.console_log);  // capped and rotated, as a detached VM's (runs may last days)
   spec.console_fd = console.vm_side();
   spec.owner_tag = run_dir.path().string() + "/";
 
-#ifdef MCPVM_RUN_HAS_NET
   // Declared before the VM so it outlives it (the stack's thread relays QEMU's frames).
   std::unique_ptr<net::UserNetwork> network;
   UniqueFd frames;
-  NetworkSetup setup = resolve_network_flags(o.net, spec.guest.hostname);  // throws: refuse to start
-  if (setup.user_network) {
-    network = std::make_unique<net::UserNetwork>(*setup.user_network);  // throws if a -p port can't bind
+  if (config.network.enabled) {
+    network = std::make_unique<net::UserNetwork>(
+        net::user_network_config(config.network));  // throws if -p can't bind
     frames = network->take_guest_fd();
     spec.network_fd = frames.get();
-    spec.guest.network = setup.guest_network;
+    spec.guest.network = net::guest_network_config(config.network, spec.guest.hostname);
   }
-#endif
   vm::Vm machine = vm::Vm::start(spec);
-#ifdef MCPVM_RUN_HAS_NET
   frames.reset();  // QEMU holds its own copy now
-#endif
   vm::AttachOptions attach;
-  attach.stop_timeout = std::chrono::milliseconds(long(o.stop_timeout_s * 1000));
+  attach.stop_timeout = config.timeouts.stop;
   attach.boot_timeout = spec.boot_timeout;
   int code = vm::run_attached(machine, attach);
   run_dir.remove();
@@ -286,7 +276,8 @@ const Command kRun{
       auto o = std::make_shared<RunOptions>();
       app.add_flag("--foreground", o->foreground, "Attach the terminal to the command's stdin/stdout/stderr");
       app.add_option("--entrypoint", o->entrypoint, "Replace the image's Entrypoint (and drop its Cmd)");
-      app.add_option("-e,--env", o->env, "Set an environment variable (NAME=VALUE, or NAME to pass the host's)");
+      app.add_option("-e,--env", o->env,
+                     "Set an environment variable (NAME=VALUE, or NAME to pass the host's)");
       app.add_option("--env-file", o->env_files, "Read environment variables from a file (NAME=VALUE lines)");
       app.add_option("--cpus", o->cpus, "Virtual CPUs")->capture_default_str();
       app.add_option("--memory", o->memory_mib, "Memory in MiB")->capture_default_str();
@@ -294,15 +285,17 @@ const Command kRun{
                      "Seconds between SIGTERM to the server and power-off, on Ctrl-C (--foreground) "
                      "or a termination signal to a detached VM's runner")
           ->capture_default_str();
-      app.add_option("--kernel", o->kernel, "Guest kernel (vmlinux or bzImage); default: the cached Debian kernel");
-      app.add_option("--rootfs", o->rootfs)->group("");        // development: boot this squashfs
+      app.add_option("--kernel", o->kernel,
+                     "Guest kernel (vmlinux or bzImage); default: the cached Debian kernel");
+      app.add_option("--rootfs", o->rootfs)->group("");              // development: boot this squashfs
       app.add_option("--image-config", o->image_config)->group("");  // development: its config JSON
       app.add_option("--console-log", o->console_log)->group("");    // keep the kernel console here
       app.add_option("--name", o->name, "Name of the VM (detached; default: a generated one)");
       app.add_flag("--rm", o->remove, "Remove the VM when it ends (detached)");
       app.add_option("--restart", o->restart, "Restart policy: no, on-failure[:N], always (detached)")
           ->capture_default_str();
-      app.add_option("--ready-timeout", o->ready_timeout, "How long to wait for the server to be ready (detached)")
+      app.add_option("--ready-timeout", o->ready_timeout,
+                     "How long to wait for the server to be ready (detached)")
           ->capture_default_str();
       app.add_option("--transport", o->transport, "The server's MCP transport: stdio, sse or streamable-http")
           ->check(CLI::IsMember({"stdio", "sse", "streamable-http"}))
@@ -313,9 +306,7 @@ const Command kRun{
       app.add_option("--proxy-port", o->proxy_port,
                      "Port of the MCP endpoint on 127.0.0.1 (default: a free one)")
           ->check(CLI::Range(1, 65535));
-#ifdef MCPVM_RUN_HAS_NET
       add_network_flags(app, o->net);
-#endif
       app.add_option("image", o->image, "Image reference or digest")->required();
       app.add_option("args", o->args, "Arguments replacing the image's Cmd (after --)");
       app.footer(
@@ -325,14 +316,7 @@ const Command kRun{
           "Environment: MCPVM_ACCEL=auto|kvm|tcg, MCPVM_KERNEL, MCPVM_BOOT_TIMEOUT (seconds), "
           "MCPVM_KERNEL_APPEND (extra kernel command-line words, for debugging), MCPVM_TCG_TB_MIB (cap on "
           "TCG's code cache: less memory per VM, slower JIT-heavy servers).");
-      return [o]() -> int {
-        if (o->foreground && o->proxy_port)
-          fail("--proxy-port: run --foreground serves no MCP endpoint (the terminal is the server's stdio)");
-        if (o->target_port && !is_http_transport(*o))
-          fail("--target-port {} needs --transport sse or streamable-http (a stdio server has no port)",
-               o->target_port);
-        return o->foreground ? run_foreground(*o) : run_detached(*o);
-      };
+      return [o]() -> int { return o->foreground ? run_foreground(*o) : run_detached(*o); };
     }};
 
 }  // namespace

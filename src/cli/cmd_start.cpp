@@ -2,24 +2,17 @@
 #include <iostream>
 
 #include "cli/command.h"
+#include "cli/for_each_vm.h"
 #include "runner/lifecycle.h"
-#include "util/error.h"
 
 namespace mcpvm::cli {
 namespace {
 
 int run_start(const std::vector<std::string>& names) {
-  int failures = 0;
-  for (auto& name : names) {
-    try {
-      auto r = runner::start_vm(name);
-      std::cout << r.name << (r.state.endpoint.empty() ? "" : "  " + r.state.endpoint) << "\n";
-    } catch (const Error& e) {
-      std::cerr << "mcpvm: starting " << name << ": " << e.what() << "\n";
-      ++failures;
-    }
-  }
-  return failures ? 1 : 0;
+  return for_each_vm(names, "starting", [](const std::string& name) {
+    auto r = runner::start_vm(name);
+    std::cout << r.name << (r.state.endpoint.empty() ? "" : "  " + r.state.endpoint) << "\n";
+  });
 }
 
 const Command kStart{"start", "Start stopped VMs again", 44, [](CLI::App& app) {

@@ -3,8 +3,8 @@
 #include <iostream>
 
 #include "cli/command.h"
+#include "cli/for_each_vm.h"
 #include "runner/lifecycle.h"
-#include "util/error.h"
 
 namespace mcpvm::cli {
 namespace {
@@ -15,17 +15,10 @@ struct StopOptions {
 };
 
 int run_stop(const StopOptions& o) {
-  int failures = 0;
-  for (auto& name : o.names) {
-    try {
-      runner::stop_vm(name, std::chrono::milliseconds(long(std::max(0.0, o.timeout_s) * 1000)));
-      std::cout << name << "\n";
-    } catch (const Error& e) {
-      std::cerr << "mcpvm: stopping " << name << ": " << e.what() << "\n";
-      ++failures;
-    }
-  }
-  return failures ? 1 : 0;
+  return for_each_vm(o.names, "stopping", [&](const std::string& name) {
+    runner::stop_vm(name, std::chrono::milliseconds(long(std::max(0.0, o.timeout_s) * 1000)));
+    std::cout << name << "\n";
+  });
 }
 
 const Command kStop{"stop", "Stop VMs (graceful, then forced)", 43, [](CLI::App& app) {

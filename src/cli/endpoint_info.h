@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "mcp/endpoint_url.h"
 #include "runner/state.h"
 
 namespace mcpvm::cli {
@@ -20,16 +21,13 @@ struct EndpointInfo {
 inline EndpointInfo endpoint_info(const runner::VmDir& dir, const std::string& endpoint_url) {
   EndpointInfo info;
   try {
-    const auto& vm = dir.load_config().vm;
-    info.transport = vm.value("transport", std::string("stdio"));
-    info.target_port = vm.value("target_port", 0);
+    const runner::McpConfig mcp = dir.load_config().mcp;
+    info.transport = to_string(mcp.transport);
+    info.target_port = mcp.target_port;
   } catch (const std::exception&) {  // an unreadable config.json is reported elsewhere
   }
   info.streamable_http = endpoint_url;
-  const std::string suffix = "/mcp";
-  if (endpoint_url.size() > suffix.size() &&
-      endpoint_url.compare(endpoint_url.size() - suffix.size(), suffix.size(), suffix) == 0)
-    info.sse = endpoint_url.substr(0, endpoint_url.size() - suffix.size()) + "/sse";
+  if (auto url = mcp::parse_endpoint_url(endpoint_url)) info.sse = url->sse();
   return info;
 }
 

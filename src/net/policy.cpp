@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <charconv>
 #include <fstream>
 #include <sstream>
 
@@ -156,14 +155,6 @@ nlohmann::json EgressPolicy::to_json() const {
           {"allow_host", hosts_json},
           {"allow_port", ports},
           {"allow_host_loopback", allow_host_loopback}};
-}
-
-uint16_t parse_port(std::string_view text) {
-  unsigned value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size() || value == 0 || value > 65535)
-    fail("{:?} is not a port number (1-65535)", text);
-  return static_cast<uint16_t>(value);
 }
 
 PermissionProfile parse_permission_profile(const nlohmann::json& j) {

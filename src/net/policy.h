@@ -65,6 +65,4 @@ PermissionProfile parse_permission_profile(const nlohmann::json& profile);
 // "none" | "network" | path to a JSON file.
 PermissionProfile load_permission_profile(const std::string& name_or_path);
 
-uint16_t parse_port(std::string_view text);  // 1..65535, throws otherwise
-
 }  // namespace mcpvm::net

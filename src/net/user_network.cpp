@@ -19,6 +19,7 @@
 #include "util/error.h"
 #include "util/log.h"
 #include "util/signal_mask.h"
+#include "util/socket.h"
 
 namespace mcpvm::net {
 
@@ -438,14 +439,10 @@ struct UserNetwork::Impl {
 
 UserNetwork::UserNetwork(UserNetworkConfig config) : impl_(std::make_unique<Impl>(std::move(config))) {
   Impl& i = *impl_;
-  int pair[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0)
-    fail_errno("creating the network socketpair");
-  i.ours.reset(pair[0]);
-  i.theirs.reset(pair[1]);
+  std::tie(i.ours, i.theirs) = with_context("the network's socket pair", [] { return stream_socketpair(); });
   int buffer = 1 << 20;
-  setsockopt(pair[0], SOL_SOCKET, SO_SNDBUF, &buffer, sizeof buffer);
-  setsockopt(pair[0], SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer);
+  setsockopt(i.ours.get(), SOL_SOCKET, SO_SNDBUF, &buffer, sizeof buffer);
+  setsockopt(i.ours.get(), SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer);
   i.wake.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!i.wake) fail_errno("creating an eventfd");
   try {

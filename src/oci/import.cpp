@@ -457,7 +457,7 @@ std::vector<Image> import_image(const Store& store, const fs::path& path, const 
     std::error_code ec;
     if (!fs::exists(path, ec)) fail("no such file or directory");
     make_private_dirs(store.home());
-    Store::Lock lock = store.lock_shared();
+    FileLock lock = store.lock_shared();
     if (fs::is_directory(path, ec)) {
       DirSource src(path);
       if (!src.exists("oci-layout") || !src.exists("index.json"))

@@ -102,7 +102,7 @@ Image pull(const Store& store, const std::string& text, const PullOptions& optio
   Reference ref = with_context(fmt::format("pulling {}", text), [&] { return Reference::parse(text); });
   return with_context(fmt::format("pulling {}", ref.str()), [&] {
     make_private_dirs(store.home());
-    Store::Lock lock = store.lock_shared();  // rmi's garbage collection waits until our ref is written
+    FileLock lock = store.lock_shared();  // rmi's garbage collection waits until our ref is written
     Progress progress(options.quiet      ? Progress::Mode::quiet
                       : options.progress ? Progress::Mode::bars
                                          : Progress::Mode::lines);

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "oci/manifest.h"
+#include "util/backoff.h"
 #include "util/error.h"
 #include "util/log.h"
 #include "util/sha256.h"
@@ -208,7 +209,7 @@ Registry::Response Registry::request_with_auth(const std::string& url, const std
                                                const std::function<void(std::string_view)>* sink,
                                                size_t max_body, const std::function<void()>* on_restart) {
   bool reauthenticated = false;
-  std::chrono::milliseconds backoff(250);
+  Backoff backoff(std::chrono::milliseconds(250), std::chrono::seconds(4));
   for (int attempt = 1;; ++attempt) {
     std::string auth_before = authorization();
     Response r = request(url, accept, sink, max_body);
@@ -229,10 +230,10 @@ Registry::Response Registry::request_with_auth(const std::string& url, const std
       }
       fail("the registry answered {} for {} (after {} attempts)", r.status, url, attempt);
     } else if (retry) {
+      auto delay = backoff.next();
       log::info("retrying {} ({}) in {} ms", url,
-                r.code != CURLE_OK ? r.curl_error : std::to_string(r.status), backoff.count());
-      std::this_thread::sleep_for(backoff);
-      backoff *= 2;
+                r.code != CURLE_OK ? r.curl_error : std::to_string(r.status), delay.count());
+      std::this_thread::sleep_for(delay);
     }
     if (!retry) {
       if (r.code == CURLE_COULDNT_RESOLVE_HOST)

@@ -71,19 +71,13 @@ void BlobWriter::commit() {
 
 // ---- Lock ----
 
-Store::Lock::Lock(const fs::path& path, bool exclusive) {
-  make_private_dirs(path.parent_path());
-  fd_.reset(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-  if (!fd_) fail_errno("opening lock {}", path.string());
-  while (::flock(fd_.get(), exclusive ? LOCK_EX : LOCK_SH) != 0)
-    if (errno != EINTR) fail_errno("locking {}", path.string());
+FileLock Store::lock_shared() const {
+  make_private_dirs(home_);
+  return FileLock(home_ / "oci.lock", FileLock::Mode::shared);
 }
-
-Store::Lock Store::lock_shared() const {
-  return Lock(home_ / "oci.lock", false);
-}
-Store::Lock Store::lock_exclusive() const {
-  return Lock(home_ / "oci.lock", true);
+FileLock Store::lock_exclusive() const {
+  make_private_dirs(home_);
+  return FileLock(home_ / "oci.lock", FileLock::Mode::exclusive);
 }
 
 // ---- Store ----
@@ -142,7 +136,8 @@ void write_refs(const fs::path& home, const std::vector<StoredRef>& refs) {
 }  // namespace
 
 void Store::set_ref(const std::string& reference, const std::string& manifest_digest) const {
-  Lock lock(home_ / "refs.lock", true);
+  make_private_dirs(home_);
+  FileLock lock(home_ / "refs.lock");
   std::vector<StoredRef> all = refs();
   std::erase_if(all, [&](const StoredRef& r) { return r.reference == reference; });
   all.push_back({reference, manifest_digest, now_rfc3339()});
@@ -202,10 +197,10 @@ Image Store::resolve(std::string_view ref_or_digest) const {
 }
 
 std::vector<StoredRef> Store::remove(std::string_view ref_or_digest) const {
-  Lock gc_lock = lock_exclusive();  // no pull or import is between writing blobs and its ref now
+  FileLock gc_lock = lock_exclusive();  // no pull or import is between writing blobs and its ref now
   std::vector<StoredRef> removed;
   {
-    Lock lock(home_ / "refs.lock", true);
+    FileLock lock(home_ / "refs.lock");
     std::optional<StoredRef> found = find_ref(ref_or_digest);
     if (!found) fail("image {} not found", ref_or_digest);
     bool by_digest =

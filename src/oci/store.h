@@ -79,24 +79,14 @@ class Store {
   std::filesystem::path rootfs_path(std::string_view manifest_digest) const;
 
   // Lock held for the duration of a pull/import (shared) or a garbage collection (exclusive).
-  class Lock;
-  Lock lock_shared() const;
-  Lock lock_exclusive() const;
+  FileLock lock_shared() const;
+  FileLock lock_exclusive() const;
 
   std::filesystem::path blob_dir() const { return home_ / "blobs" / "sha256"; }
 
  private:
   std::optional<StoredRef> find_ref(std::string_view ref_or_digest) const;
   std::filesystem::path home_;
-};
-
-class Store::Lock {
- public:
-  Lock(const std::filesystem::path& path, bool exclusive);
-  Lock(Lock&&) noexcept = default;
-
- private:
-  UniqueFd fd_;
 };
 
 }  // namespace mcpvm::oci

@@ -42,7 +42,7 @@ fs::path ensure_rootfs(const oci::Store& store, const oci::Image& image, const f
     FileLock digest_lock(out.parent_path() / (manifest_hex(image) + ".lock"));
     if (fs::is_regular_file(out, ec)) return out;  // another process finished it while we waited
     remove_stale_temps(out.parent_path(), out.filename().string());
-    oci::Store::Lock blobs_lock = store.lock_shared();
+    FileLock blobs_lock = store.lock_shared();
     std::vector<LayerSource> layers;
     for (const oci::Descriptor& d : image.layers)
       layers.push_back({store.blob_path(d.digest), d.media_type, d.digest});

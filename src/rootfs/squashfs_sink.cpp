@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "util/error.h"
+#include "util/socket.h"
 
 namespace mcpvm::rootfs {
 namespace {
@@ -40,10 +41,8 @@ std::vector<std::string> tar2sqfs_argv(const std::filesystem::path& out, const B
 }  // namespace
 
 SquashfsSink::SquashfsSink(const std::filesystem::path& out, const BuildOptions& options) {
-  int pair[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) fail_errno("creating a socket pair");
-  socket_.reset(pair[0]);
-  UniqueFd child_end(pair[1]);
+  auto [ours, child_end] = stream_socketpair();
+  socket_ = std::move(ours);
   stderr_.reset(::memfd_create("tar2sqfs-stderr", MFD_CLOEXEC));
   if (!stderr_) fail_errno("memfd_create");
 

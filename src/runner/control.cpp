@@ -46,10 +46,44 @@ json parse_control_line(std::string_view line) {
   return j;
 }
 
+ControlRequest parse_control_request(const json& message) {
+  ControlRequest r;
+  r.message = message;
+  auto op = message.find("op");
+  if (op == message.end() || !op->is_string()) fail("control request: op: expected a string");
+  const auto& name = op->get_ref<const std::string&>();
+  if (name == "status") {
+    r.op = ControlRequest::Op::status;
+  } else if (name == "stop") {
+    r.op = ControlRequest::Op::stop;
+    auto t = message.find("timeout_s");
+    if (t != message.end()) {
+      if (!t->is_number() || t->get<double>() < 0 || t->get<double>() > 86400)
+        fail("control request: timeout_s: expected seconds from 0 to 86400");
+      r.stop_timeout = std::chrono::milliseconds(int64_t(t->get<double>() * 1000));
+    }
+  } else if (name == "exec") {
+    r.op = ControlRequest::Op::exec;
+  } else {
+    fail("control request: unknown op {:?}", name);
+  }
+  return r;
+}
+
 void ControlChannel::send(const json& message) {
   std::string line = message.dump(-1, ' ', false, json::error_handler_t::replace);
   line += '\n';
-  with_context("control socket", [&] { write_all(fd_.get(), line); });
+  // send(MSG_NOSIGNAL): a peer that went away is an error for this connection, never a SIGPIPE for the
+  // process (a client may hang up at any moment).
+  std::string_view rest = line;
+  while (!rest.empty()) {
+    ssize_t n = ::send(fd_.get(), rest.data(), rest.size(), MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail_errno("control socket: write");
+    }
+    rest.remove_prefix(size_t(n));
+  }
 }
 
 std::optional<json> ControlChannel::receive(int timeout_ms) {
@@ -119,8 +153,19 @@ ControlChannel connect_control(const std::filesystem::path& socket_path) {
 
 json control_call(const std::filesystem::path& socket_path, const json& request, int timeout_ms) {
   ControlChannel channel = connect_control(socket_path);
-  channel.send(request);
-  auto reply = channel.receive(timeout_ms);
+  std::optional<json> reply;
+  try {
+    channel.send(request);
+  } catch (const Error&) {
+    // A runner that refuses a connection (too many at once) answers and closes before reading it: the
+    // answer says more than the broken pipe.
+    try {
+      reply = channel.receive(1000);
+    } catch (const Error&) {
+    }
+    if (!reply) throw;
+  }
+  if (!reply) reply = channel.receive(timeout_ms);
   if (!reply)
     fail("the runner did not answer \"{}\" within {} s", request.value("op", "?"), timeout_ms / 1000.0);
   if (!reply->value("ok", false))

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -41,6 +42,15 @@ class LineBuffer {
 
 // Parses one control line into a JSON object; throws Error ("malformed control message: ...") otherwise.
 nlohmann::json parse_control_line(std::string_view line);
+
+// The first line of a connection, typed. Throws Error naming the bad key ("control request: op: ...").
+struct ControlRequest {
+  enum class Op { status, stop, exec };
+  Op op = Op::status;
+  std::chrono::milliseconds stop_timeout{10000};  // stop: SIGTERM to power-off ("timeout_s", >= 0)
+  nlohmann::json message;                         // the whole line (exec_bridge.h reads exec's fields)
+};
+ControlRequest parse_control_request(const nlohmann::json& message);
 
 // One end of a control connection.
 class ControlChannel {

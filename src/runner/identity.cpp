@@ -9,6 +9,7 @@
 #include <chrono>
 #include <thread>
 
+#include "util/backoff.h"
 #include "util/error.h"
 #include "util/fd.h"
 #include "util/fs.h"
@@ -103,13 +104,8 @@ bool signal_process(const ProcessIdentity& id, int sig) {
 
 bool wait_gone(const ProcessIdentity& id, int timeout_ms) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  auto step = std::chrono::milliseconds(2);
-  while (is_alive(id)) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(step);
-    step = std::min(step * 2, std::chrono::milliseconds(50));
-  }
-  return true;
+  return retry_with_backoff([&] { return !is_alive(id); }, deadline,
+                            Backoff(std::chrono::milliseconds(2), std::chrono::milliseconds(50)));
 }
 
 bool terminate_process(const ProcessIdentity& id, int grace_ms) {

@@ -88,8 +88,8 @@ VmState wait_until_ready(const VmDir& dir, const ProcessIdentity& runner, std::c
 }
 
 std::chrono::seconds launch_timeout(const RunConfig& c) {
-  // The runner enforces ready_timeout itself; this only catches a runner that hangs.
-  return std::chrono::seconds(c.ready_timeout_s + 30);
+  // The runner enforces the ready timeout itself; this only catches a runner that hangs.
+  return c.timeouts.ready + std::chrono::seconds(30);
 }
 
 // Reads /proc/PID/cmdline as its NUL-separated arguments.
@@ -108,8 +108,8 @@ std::vector<std::string> cmdline_of(pid_t pid) {
   return args;
 }
 
-// Only our own binaries count (a runner: `mcpvm __runner DIR`; its QEMU: `-name DIR/`, or a path inside DIR), so
-// an unrelated process that merely mentions the path (an editor, `cat state.json`) is never touched.
+// Only our own binaries count (a runner: `mcpvm __runner DIR`; its QEMU: `-name DIR/`, or a path inside DIR),
+// so an unrelated process that merely mentions the path (an editor, `cat state.json`) is never touched.
 bool belongs_to_vm(const std::vector<std::string>& args, const std::string& root) {
   if (args.size() < 2) return false;
   std::string exe = std::filesystem::path(args[0]).filename().string();

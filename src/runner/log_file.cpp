@@ -10,6 +10,7 @@
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/signal_mask.h"
+#include "util/socket.h"
 
 namespace mcpvm::runner {
 
@@ -90,10 +91,7 @@ void RotatingLog::write(std::string_view data) {
 }
 
 LogPump::LogPump(std::filesystem::path log_path) : log_(std::move(log_path)) {
-  int sv[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) fail_errno("socketpair");
-  host_.reset(sv[0]);
-  vm_.reset(sv[1]);
+  std::tie(host_, vm_) = stream_socketpair();
   ScopedBlockAllSignals quiet;
   thread_ = std::thread([this] { pump(); });
 }

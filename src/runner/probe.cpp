@@ -96,21 +96,4 @@ std::chrono::seconds parse_duration(std::string_view text) {
   return std::chrono::seconds(value * unit);
 }
 
-bool retry_with_backoff(const std::function<bool()>& attempt, Clock::time_point deadline,
-                        const std::function<bool()>& cancelled, std::chrono::milliseconds initial,
-                        std::chrono::milliseconds cap) {
-  auto delay = initial;
-  for (;;) {
-    if (cancelled()) return false;
-    if (attempt()) return true;
-    auto wake = Clock::now() + delay;
-    if (wake >= deadline) return false;
-    while (Clock::now() < wake) {
-      if (cancelled()) return false;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    delay = std::min(delay * 2, cap);
-  }
-}
-
 }  // namespace mcpvm::runner

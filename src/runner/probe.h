@@ -1,6 +1,6 @@
 // Readiness probes (from the seed): a stdio server is ready when it answers an MCP `initialize` sent
 // through our own endpoint (so the URL we print is proven to work end to end); an HTTP server when its
-// port answers any HTTP response. Probes retry with exponential backoff until a deadline.
+// port answers any HTTP response. Callers retry them with util/backoff.h until a deadline.
 #pragma once
 
 #include <chrono>
@@ -18,13 +18,6 @@ bool probe_mcp_initialize(uint16_t port, const std::string& path, std::chrono::m
 
 // One attempt: true when 127.0.0.1:PORT answers an HTTP request with any status line.
 bool probe_http(uint16_t port, std::chrono::milliseconds timeout, std::string& detail);
-
-// Calls attempt() with exponential backoff (initial, doubling, capped) until it returns true (-> true),
-// `deadline` passes or cancelled() turns true (-> false).
-bool retry_with_backoff(const std::function<bool()>& attempt, std::chrono::steady_clock::time_point deadline,
-                        const std::function<bool()>& cancelled,
-                        std::chrono::milliseconds initial = std::chrono::milliseconds(100),
-                        std::chrono::milliseconds cap = std::chrono::milliseconds(2000));
 
 // "60", "60s", "2m", "1h" -> seconds (1 s .. 24 h). Throws Error with the accepted forms.
 std::chrono::seconds parse_duration(std::string_view text);

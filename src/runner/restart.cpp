@@ -60,15 +60,15 @@ std::optional<std::chrono::milliseconds> RestartTracker::on_exit(std::optional<i
                                                                  std::chrono::milliseconds uptime,
                                                                  bool stopped_by_user) {
   if (!policy_.wants_restart(exit_code, stopped_by_user)) return std::nullopt;
-  if (uptime >= settings_.reset_after) consecutive_ = 0;
+  if (uptime >= settings_.reset_after) {
+    consecutive_ = 0;
+    backoff_.reset();
+  }
   if (policy_.kind == RestartPolicy::Kind::on_failure && consecutive_ >= policy_.max_retries)
     return std::nullopt;
-  auto delay = settings_.initial;
-  for (int i = 0; i < consecutive_ && delay < settings_.cap; ++i) delay *= 2;
-  delay = std::min(delay, settings_.cap);
   ++consecutive_;
   ++total_restarts_;
-  return delay;
+  return backoff_.next();
 }
 
 }  // namespace mcpvm::runner

@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "util/backoff.h"
+
 namespace mcpvm::runner {
 
 struct RestartPolicy {
@@ -31,7 +33,7 @@ struct BackoffSettings {
 class RestartTracker {
  public:
   RestartTracker(RestartPolicy policy, BackoffSettings settings = {})
-      : policy_(policy), settings_(settings) {}
+      : policy_(policy), settings_(settings), backoff_(settings.initial, settings.cap) {}
 
   // A run ended after `uptime`. Returns the delay before the next start, or nullopt to give up.
   std::optional<std::chrono::milliseconds> on_exit(std::optional<int> exit_code,
@@ -42,6 +44,7 @@ class RestartTracker {
  private:
   RestartPolicy policy_;
   BackoffSettings settings_;
+  Backoff backoff_;
   int consecutive_ = 0;
   int total_restarts_ = 0;
 };

@@ -66,35 +66,9 @@ int64_t unix_now() {
       .count();
 }
 
-json to_json(const RunConfig& c) {
-  return {{"name", c.name},
-          {"image", c.image},
-          {"args", c.args},
-          {"env", c.env},
-          {"restart", c.restart.to_string()},
-          {"ready_timeout_s", c.ready_timeout_s},
-          {"remove_on_exit", c.remove_on_exit},
-          {"vm", c.vm}};
-}
-
-RunConfig run_config_from_json(const json& j) {
-  if (!j.is_object()) fail("not a JSON object");
-  RunConfig c;
-  c.name = field<std::string>(j, "name", "");
-  c.image = field<std::string>(j, "image", "");
-  c.args = field<std::vector<std::string>>(j, "args", {});
-  c.env = field<std::vector<std::string>>(j, "env", {});
-  c.restart = RestartPolicy::parse(field<std::string>(j, "restart", "no"));
-  c.ready_timeout_s = field<int>(j, "ready_timeout_s", 60);
-  c.remove_on_exit = field<bool>(j, "remove_on_exit", false);
-  c.vm = field<json>(j, "vm", json::object());
-  if (c.image.empty()) fail("field \"image\" is missing");
-  if (!c.vm.is_object()) fail("field \"vm\" is not an object");
-  return c;
-}
-
 json to_json(const VmState& s) {
-  return {{"name", s.name},
+  return {{"schema_version", kVmStateSchema},
+          {"name", s.name},
           {"image", s.image},
           {"image_digest", s.image_digest},
           {"status", to_string(s.status)},
@@ -112,6 +86,9 @@ json to_json(const VmState& s) {
 
 VmState vm_state_from_json(const json& j) {
   if (!j.is_object()) fail("not a JSON object");
+  if (int version = field<int>(j, "schema_version", 1); version != kVmStateSchema)
+    fail("schema_version {} is not {} (written by {} mcpvm)", version, kVmStateSchema,
+         version > kVmStateSchema ? "a newer" : "an unknown");
   VmState s;
   s.name = field<std::string>(j, "name", "");
   s.image = field<std::string>(j, "image", "");
@@ -236,7 +213,7 @@ RunConfig VmDir::load_config() const {
     std::string text = read_file(config_path(), 4 << 20);
     json j = json::parse(text, nullptr, false);
     if (j.is_discarded()) fail("not valid JSON (truncated or corrupt)");
-    return run_config_from_json(j);
+    return parse_run_config(j);
   });
 }
 

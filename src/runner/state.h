@@ -1,6 +1,8 @@
 // What mcpvm knows about one VM, on disk under $MCPVM_HOME/vms/NAME (0700):
-//   config.json   the saved run request (so `start` can boot it again, even after a host reboot)
+//   config.json   the saved run request (runner/run_config.h), so `start` can boot it again, even after a
+//                 host reboot
 //   state.json    status, pids + start times of the runner and QEMU, endpoint, exit code, timestamps
+//                 (VmState below, schema kVmStateSchema)
 //   control.sock  the runner's control socket (0600)
 //   runner.lock   flock held by the live runner for its whole life
 //   logs/         server.log (server stderr), console.log (guest console), runner.log — capped, rotated
@@ -17,7 +19,7 @@
 #include <vector>
 
 #include "runner/identity.h"
-#include "runner/restart.h"
+#include "runner/run_config.h"
 
 namespace mcpvm::runner {
 
@@ -27,21 +29,8 @@ std::string_view to_string(Status s);
 Status parse_status(std::string_view s);  // throws Error for unknown names
 bool is_active(Status s);                 // starting, running, restarting, stopping: a runner should exist
 
-// The saved `run` request. Options owned by other concerns (VM size, transport, volumes, network policy)
-// travel in `vm` as JSON so this file never has to follow their flags.
-struct RunConfig {
-  std::string name;
-  std::string image;
-  std::vector<std::string> args;  // after `--`
-  std::vector<std::string> env;   // KEY=VALUE; the file is 0600 and values are never logged
-  RestartPolicy restart;
-  int ready_timeout_s = 60;
-  bool remove_on_exit = false;  // --rm
-  nlohmann::json vm = nlohmann::json::object();
-};
-
-nlohmann::json to_json(const RunConfig& c);
-RunConfig run_config_from_json(const nlohmann::json& j);  // throws Error naming the bad field
+// state.json's schema. Files without schema_version (mcpvm 0.1) have the same fields: version 1.
+inline constexpr int kVmStateSchema = 1;
 
 struct VmState {
   std::string name;
@@ -59,7 +48,7 @@ struct VmState {
 };
 
 nlohmann::json to_json(const VmState& s);
-VmState vm_state_from_json(const nlohmann::json& j);  // throws Error naming the bad field
+VmState vm_state_from_json(const nlohmann::json& j);  // throws Error naming the bad field or a newer schema
 
 // Parses state.json text; a truncated or corrupt file throws an Error that says so and how to recover.
 VmState parse_vm_state(std::string_view text);

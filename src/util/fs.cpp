@@ -32,7 +32,8 @@ std::string read_file(const fs::path& path, size_t max_bytes) {
       fail_errno("reading {}", path.string());
     }
     if (n == 0) break;
-    if (out.size() + size_t(n) > max_bytes) fail("reading {}: larger than {} bytes", path.string(), max_bytes);
+    if (out.size() + size_t(n) > max_bytes)
+      fail("reading {}: larger than {} bytes", path.string(), max_bytes);
     out.append(buf, size_t(n));
   }
   return out;
@@ -105,10 +106,10 @@ void write_file_atomic(const fs::path& path, std::string_view data, mode_t mode)
   file.commit();
 }
 
-FileLock::FileLock(const fs::path& lock_path) {
+FileLock::FileLock(const fs::path& lock_path, Mode mode) {
   fd_.reset(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
   if (!fd_) fail_errno("opening lock {}", lock_path.string());
-  while (::flock(fd_.get(), LOCK_EX) != 0) {
+  while (::flock(fd_.get(), mode == Mode::exclusive ? LOCK_EX : LOCK_SH) != 0) {
     if (errno != EINTR) fail_errno("locking {}", lock_path.string());
   }
 }
@@ -117,8 +118,10 @@ FileLock FileLock::try_lock(const fs::path& lock_path) {
   FileLock lock;
   UniqueFd fd(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
   if (!fd) fail_errno("opening lock {}", lock_path.string());
-  if (::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) lock.fd_ = std::move(fd);
-  else if (errno != EWOULDBLOCK) fail_errno("locking {}", lock_path.string());
+  if (::flock(fd.get(), LOCK_EX | LOCK_NB) == 0)
+    lock.fd_ = std::move(fd);
+  else if (errno != EWOULDBLOCK)
+    fail_errno("locking {}", lock_path.string());
   return lock;
 }
 

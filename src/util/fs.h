@@ -48,13 +48,18 @@ class AtomicFile {
   bool committed_ = false;
 };
 
-// An exclusive advisory lock (flock) on a lock file, held for the object's lifetime.
+// An advisory lock (flock) on a lock file (created 0600 if missing), held for the object's lifetime.
+// Shared locks coexist with each other; an exclusive lock excludes every other holder.
 class FileLock {
  public:
-  explicit FileLock(const fs::path& lock_path);
+  enum class Mode { exclusive, shared };
+  // Blocks until the lock is granted.
+  explicit FileLock(const fs::path& lock_path, Mode mode = Mode::exclusive);
   // Non-blocking variant: returns an unlocked object (locked() == false) when someone else holds it.
   static FileLock try_lock(const fs::path& lock_path);
   bool locked() const { return fd_.valid(); }
+  FileLock(FileLock&&) noexcept = default;
+  FileLock& operator=(FileLock&&) noexcept = default;
 
  private:
   FileLock() = default;

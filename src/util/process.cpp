@@ -10,16 +10,27 @@
 #include <cstring>
 #include <thread>
 
+#include "util/backoff.h"
 #include "util/error.h"
 #include "util/fd.h"
 
 namespace mcpvm {
 
-bool ExitStatus::exited() const { return WIFEXITED(raw); }
-bool ExitStatus::signaled() const { return WIFSIGNALED(raw); }
-int ExitStatus::code() const { return WEXITSTATUS(raw); }
-int ExitStatus::signal() const { return WTERMSIG(raw); }
-int ExitStatus::shell_code() const { return exited() ? code() : 128 + signal(); }
+bool ExitStatus::exited() const {
+  return WIFEXITED(raw);
+}
+bool ExitStatus::signaled() const {
+  return WIFSIGNALED(raw);
+}
+int ExitStatus::code() const {
+  return WEXITSTATUS(raw);
+}
+int ExitStatus::signal() const {
+  return WTERMSIG(raw);
+}
+int ExitStatus::shell_code() const {
+  return exited() ? code() : 128 + signal();
+}
 std::string ExitStatus::describe() const {
   if (exited()) return fmt::format("exit code {}", code());
   if (signaled()) return fmt::format("killed by signal {} ({})", signal(), strsignal(signal()));
@@ -67,8 +78,10 @@ Subprocess Subprocess::spawn(const std::vector<std::string>& argv, const SpawnOp
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);
       if (::getppid() != parent) _exit(127);  // parent died before prctl took effect
     }
-    if (o.new_session) ::setsid();
-    else if (o.new_process_group) ::setpgid(0, 0);
+    if (o.new_session)
+      ::setsid();
+    else if (o.new_process_group)
+      ::setpgid(0, 0);
     // Signal dispositions and mask are inherited across exec: reset what we may have changed.
     sigset_t all;
     sigemptyset(&all);
@@ -99,8 +112,10 @@ Subprocess Subprocess::spawn(const std::vector<std::string>& argv, const SpawnOp
     }
     ::close_range(unsigned(maxfd), ~0U, 0);
     if (!o.cwd.empty() && ::chdir(o.cwd.c_str()) != 0) child_fail("chdir", o.cwd.c_str());
-    if (o.env) ::execvpe(cargv[0], cargv.data(), cenv.data());
-    else ::execvp(cargv[0], cargv.data());
+    if (o.env)
+      ::execvpe(cargv[0], cargv.data(), cenv.data());
+    else
+      ::execvp(cargv[0], cargv.data());
     child_fail("exec", cargv[0]);
   }
   Subprocess p;
@@ -152,13 +167,9 @@ std::optional<ExitStatus> Subprocess::poll() {
 
 std::optional<ExitStatus> Subprocess::wait_for(std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
-  auto step = std::chrono::milliseconds(1);
-  for (;;) {
-    if (auto s = poll()) return s;
-    if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
-    std::this_thread::sleep_for(step);
-    step = std::min(step * 2, std::chrono::milliseconds(50));
-  }
+  retry_with_backoff([&] { return poll().has_value(); }, deadline,
+                     Backoff(std::chrono::milliseconds(1), std::chrono::milliseconds(50)));
+  return status_;
 }
 
 void Subprocess::kill(int sig) {
@@ -188,8 +199,8 @@ CommandResult run_command(const std::vector<std::string>& argv, std::chrono::mil
   int out_pipe[2], err_pipe[2], in_pipe[2];
   if (::pipe2(out_pipe, O_CLOEXEC) || ::pipe2(err_pipe, O_CLOEXEC) || ::pipe2(in_pipe, O_CLOEXEC))
     fail_errno("running {}: pipe", argv.empty() ? "" : argv[0]);
-  UniqueFd out_r(out_pipe[0]), out_w(out_pipe[1]), err_r(err_pipe[0]), err_w(err_pipe[1]),
-      in_r(in_pipe[0]), in_w(in_pipe[1]);
+  UniqueFd out_r(out_pipe[0]), out_w(out_pipe[1]), err_r(err_pipe[0]), err_w(err_pipe[1]), in_r(in_pipe[0]),
+      in_w(in_pipe[1]);
   SpawnOptions o = options;
   o.fds.insert(o.fds.end(), {{in_r.get(), 0}, {out_w.get(), 1}, {err_w.get(), 2}});
   Subprocess p = Subprocess::spawn(argv, o);
@@ -203,7 +214,8 @@ CommandResult run_command(const std::vector<std::string>& argv, std::chrono::mil
   CommandResult result;
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (out_r || err_r) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       p.kill(SIGKILL);
       p.wait();
@@ -218,8 +230,10 @@ CommandResult run_command(const std::vector<std::string>& argv, std::chrono::mil
     for (int i = 0; i < 2; ++i) {
       if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
       ssize_t r = ::read(fds[i].fd, buf, sizeof buf);
-      if (r > 0) sinks[i]->append(buf, size_t(r));
-      else if (r == 0 || errno != EINTR) readers[i]->reset();
+      if (r > 0)
+        sinks[i]->append(buf, size_t(r));
+      else if (r == 0 || errno != EINTR)
+        readers[i]->reset();
     }
     if (in_w && (fds[2].revents & (POLLOUT | POLLERR | POLLHUP))) {
       ssize_t w = ::write(in_w.get(), pending.data(), pending.size());

@@ -12,6 +12,7 @@
 #include "util/fs.h"
 #include "util/home.h"
 #include "util/log.h"
+#include "util/socket.h"
 #include "vm/initramfs.h"
 
 namespace mcpvm::vm {
@@ -19,12 +20,6 @@ namespace mcpvm::vm {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::pair<UniqueFd, UniqueFd> stream_socketpair() {
-  int sv[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) fail_errno("socketpair");
-  return {UniqueFd(sv[0]), UniqueFd(sv[1])};
-}
 
 UniqueFd memfd_with(const char* name, std::string_view data) {
   UniqueFd fd(::memfd_create(name, MFD_CLOEXEC));
@@ -96,18 +91,19 @@ std::vector<std::string> qemu_argv(const VmSpec& spec, const std::string& cmdlin
   // clang-format on
   if (!spec.owner_tag.empty()) a.insert(a.end(), {"-name", qemu_opt_escape(spec.owner_tag)});
   if (spec.console_fd >= 0) {
-    a.insert(a.end(), {"-chardev", fmt::format("socket,id=console,fd={}", fds.console), "-serial", "chardev:console"});
+    a.insert(a.end(),
+             {"-chardev", fmt::format("socket,id=console,fd={}", fds.console), "-serial", "chardev:console"});
   } else if (!spec.console_log.empty()) {
-    a.insert(a.end(), {"-chardev", fmt::format("file,id=console,path={}", spec.console_log.string()), "-serial",
-                       "chardev:console"});
+    a.insert(a.end(), {"-chardev", fmt::format("file,id=console,path={}", spec.console_log.string()),
+                       "-serial", "chardev:console"});
   } else {
     a.insert(a.end(), {"-serial", "null"});
   }
   if (!spec.rootfs.empty()) {
     // readonly=on: every VM of an image shares the one squashfs file.
-    a.insert(a.end(), {"-drive", fmt::format("id=root,file={},format=raw,if=none,readonly=on",
-                                             spec.rootfs.string()),
-                       "-device", "virtio-blk-device,drive=root"});
+    a.insert(a.end(),
+             {"-drive", fmt::format("id=root,file={},format=raw,if=none,readonly=on", spec.rootfs.string()),
+              "-device", "virtio-blk-device,drive=root"});
   }
   a.insert(a.end(), {"-device", "virtio-serial-device,max_ports=8"});
   const std::pair<const char*, int> ports[] = {{guest::kCtlPort, fds.ctl},
@@ -131,17 +127,20 @@ void preflight(const VmSpec& spec) {
   if (find_in_path(spec.qemu_binary).empty())
     fail("{} not found: install QEMU (apt-get install qemu-system-x86, or `make deps`)", spec.qemu_binary);
   std::error_code ec;
-  if (!fs::is_regular_file(spec.kernel.kernel, ec)) fail("guest kernel {} not found", spec.kernel.kernel.string());
+  if (!fs::is_regular_file(spec.kernel.kernel, ec))
+    fail("guest kernel {} not found", spec.kernel.kernel.string());
   if (!spec.kernel.modules_dir.empty() && !fs::exists(spec.kernel.modules_dir / "modules.dep", ec))
     fail("kernel modules not found in {} (run scripts/fetch-kernel.sh)", spec.kernel.modules_dir.string());
   fs::path init = init_binary_of(spec);
-  if (::access(init.c_str(), R_OK) != 0) fail("guest init {} not found (build the mcpvm-init target)", init.string());
+  if (::access(init.c_str(), R_OK) != 0)
+    fail("guest init {} not found (build the mcpvm-init target)", init.string());
   if (!spec.rootfs.empty() && ::access(spec.rootfs.c_str(), R_OK) != 0)
     fail_errno("root filesystem {}", spec.rootfs.string());
   if (spec.cpus == 0 || spec.cpus > 64) fail("--cpus {}: expected 1..64", spec.cpus);
   if (spec.memory_mib < 64) fail("--memory {} MiB: a VM needs at least 64 MiB", spec.memory_mib);
   if (uint64_t avail = mem_available_mib(); avail < spec.memory_mib)
-    fail("not enough memory: the VM wants {} MiB, {} MiB are available (use --memory)", spec.memory_mib, avail);
+    fail("not enough memory: the VM wants {} MiB, {} MiB are available (use --memory)", spec.memory_mib,
+         avail);
   struct statvfs vfs;
   fs::path home = mcpvm_home();
   if (::statvfs(home.c_str(), &vfs) == 0 && uint64_t(vfs.f_bavail) * vfs.f_frsize < (16u << 20))
@@ -152,8 +151,8 @@ Vm Vm::start(const VmSpec& spec) {
   preflight(spec);
   std::vector<std::string> modules = spec.guest.probe ? std::vector<std::string>{} : base_modules();
   if (spec.network_fd >= 0) modules.insert(modules.end(), network_modules().begin(), network_modules().end());
-  std::string initramfs = build_initramfs(init_binary_of(spec), resolve_modules(spec.kernel.modules_dir, modules),
-                                          spec.guest);
+  std::string initramfs =
+      build_initramfs(init_binary_of(spec), resolve_modules(spec.kernel.modules_dir, modules), spec.guest);
   UniqueFd initrd = memfd_with("mcpvm-initrd", initramfs);
   UniqueFd qemu_err(::memfd_create("mcpvm-qemu-stderr", MFD_CLOEXEC));
   if (!qemu_err) fail_errno("memfd_create");
@@ -172,8 +171,8 @@ Vm Vm::start(const VmSpec& spec) {
   SpawnOptions o;
   o.stdin_null = true;
   o.stdout_null = true;
-  o.fds = {{ctl_qemu.get(), fds.ctl}, {in_qemu.get(), fds.in},         {out_qemu.get(), fds.out},
-           {err_qemu.get(), fds.err}, {initrd.get(), fds.initrd},     {qemu_err.get(), 2}};
+  o.fds = {{ctl_qemu.get(), fds.ctl}, {in_qemu.get(), fds.in},    {out_qemu.get(), fds.out},
+           {err_qemu.get(), fds.err}, {initrd.get(), fds.initrd}, {qemu_err.get(), 2}};
   if (spec.network_fd >= 0) o.fds.push_back({spec.network_fd, fds.network});
   if (spec.console_fd >= 0) o.fds.push_back({spec.console_fd, fds.console});
   auto argv = qemu_argv(spec, kernel_cmdline(spec, host_tsc_khz()), fds);
@@ -200,9 +199,12 @@ void Vm::send(guest::MsgType type, const std::string& json_payload) {
   std::string_view rest = frame;
   while (!rest.empty()) {
     ssize_t n = ::write(ctl_.get(), rest.data(), rest.size());
-    if (n > 0) rest.remove_prefix(size_t(n));
-    else if (n < 0 && (errno == EAGAIN || errno == EINTR)) ::usleep(1000);
-    else fail_errno("sending a control message to the guest");
+    if (n > 0)
+      rest.remove_prefix(size_t(n));
+    else if (n < 0 && (errno == EAGAIN || errno == EINTR))
+      ::usleep(1000);
+    else
+      fail_errno("sending a control message to the guest");
   }
 }
 

@@ -6,11 +6,12 @@
 //   vm.ctl_fd() + guest/protocol.h              // Ready, Error, Exit, Signal, Shutdown
 //   vm.close_stdin();              // EOF on the server's stdin
 //   vm.wait_for(timeout) / vm.kill()
-// vm/attach.h drives all of this for a foreground run; the runner will drive it for detached VMs.
+// vm/attach.h drives all of this: for a foreground run (cli/cmd_run.cpp) and for each boot of a detached
+// VM (runner/boot.cpp).
 #pragma once
 
-#include <csignal>
 #include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -46,7 +47,7 @@ struct VmSpec {
   // passes its VM directory; with console_fd no other argument names it).
   std::string owner_tag;
   guest::GuestConfig guest;
-  int network_fd = -1;                // a connected stream socket: -netdev socket (4-byte length frames)
+  int network_fd = -1;  // a connected stream socket: -netdev socket (4-byte length frames)
   std::chrono::milliseconds boot_timeout{60000};  // Ready must arrive by then (enforced by the driver)
   std::string extra_cmdline;
 };

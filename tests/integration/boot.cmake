@@ -14,10 +14,8 @@ mcpvm_integration_test(boot_node_mcp_stdio
   TIMEOUT 420 LABELS vm)
 # The real acceleration probe here (KVM boot probe with its deadline, verdict cached), and the probe's
 # recognition of a TCG boot.
-if(TARGET mcpvm_vm)
-  add_executable(vm_accel_probe_test ${CMAKE_CURRENT_LIST_DIR}/vm_accel_probe_test.cpp)
-  target_link_libraries(vm_accel_probe_test PRIVATE mcpvm_vm GTest::gtest GTest::gtest_main)
-  target_include_directories(vm_accel_probe_test PRIVATE ${CMAKE_SOURCE_DIR}/src)
-  add_dependencies(vm_accel_probe_test mcpvm-init)
-  mcpvm_integration_test(boot_accel_probe COMMAND $<TARGET_FILE:vm_accel_probe_test> TIMEOUT 240 LABELS vm)
-endif()
+add_executable(vm_accel_probe_test ${CMAKE_CURRENT_LIST_DIR}/vm_accel_probe_test.cpp)
+target_link_libraries(vm_accel_probe_test PRIVATE mcpvm_vm GTest::gtest GTest::gtest_main)
+target_include_directories(vm_accel_probe_test PRIVATE ${CMAKE_SOURCE_DIR}/src)
+add_dependencies(vm_accel_probe_test mcpvm-init)
+mcpvm_integration_test(boot_accel_probe COMMAND $<TARGET_FILE:vm_accel_probe_test> TIMEOUT 240 LABELS vm)

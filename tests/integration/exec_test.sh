@@ -168,6 +168,32 @@ x nope -- true 2>"$work/nv"; rc=$?
 check '[ $rc -ne 0 ] && grep -q "no such VM: nope" "$work/nv"' "unknown VM: clear error ($(cat "$work/nv"))"
 check '[ -z "$(exec_procs ex)" ]' "no exec client left running"
 
+log "== 2,000 control calls (half of them malformed) and 300 execs: the runner's fds and threads stay flat"
+runner_pid=$(jq -r .runner.pid "$MCPVM_HOME/vms/ex/state.json")
+count() { find "/proc/$runner_pid/$1" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
+x ex -- true  # one exec first: what the first one allocates for good is not a leak
+fds0=$(count fd) threads0=$(count task)
+python3 - "$MCPVM_HOME/vms/ex/control.sock" <<'PY' >"$work/soak" 2>&1
+import json, socket, sys
+answered = bad = 0
+for i in range(2000):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(10)
+    s.connect(sys.argv[1])
+    s.sendall(b'{"op":"status"}\n' if i % 2 else b'{"op":1}\n')
+    reply = json.loads(s.makefile().readline())
+    answered += reply["ok"] is True
+    bad += reply["ok"] is False
+    s.close()
+print(answered, bad)
+PY
+check '[ "$(cat "$work/soak")" = "1000 1000" ]' "every call answered, the malformed ones with an error ($(tail -1 "$work/soak"))"
+for _ in $(seq 300); do x ex -- true || break; done
+sleep 1  # the last connection's thread is joined at the next accept or within a moment of closing
+check '[ "$(count fd)" -le $((fds0 + 2)) ]' "runner fds flat: $fds0 -> $(count fd)"
+check '[ "$(count task)" -le $((threads0 + 2)) ]' "runner threads flat: $threads0 -> $(count task)"
+check '[ "$(jq -r .status "$MCPVM_HOME/vms/ex/state.json")" = running ]' "the VM still runs"
+
 log "== stopped VM"
 "$mcpvm" stop -t 5 ex >/dev/null
 x ex -- true 2>"$work/st"; rc=$?

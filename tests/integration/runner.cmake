@@ -6,8 +6,9 @@ mcpvm_integration_test(runner_lifecycle
 # `mcpvm exec` under TCG: see exec_test.sh.
 mcpvm_integration_test(exec
   COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/exec_test.sh ${CMAKE_BINARY_DIR}
-  TIMEOUT 300 LABELS lifecycle)
-# The capped console log, network counters in inspect, foreground runs and ls (same script, other scenarios).
+  TIMEOUT 420 LABELS lifecycle)
+# The capped console log, network counters in inspect, foreground runs and ls, and a VM created by mcpvm 0.1
+# (same script, other scenarios).
 mcpvm_integration_test(runner_lifecycle_logs_net
-  COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/runner_lifecycle.sh ${CMAKE_BINARY_DIR} console_cap network_counters foreground
+  COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/runner_lifecycle.sh ${CMAKE_BINARY_DIR} console_cap network_counters foreground old_config
   TIMEOUT 400 LABELS lifecycle)

@@ -337,6 +337,34 @@ scenario_network_counters() {
   no_leftovers netc
 }
 
+scenario_old_config() {
+  log "== a VM created by mcpvm 0.1 (unversioned config.json, JSON bag) starts, stops and is removed"
+  # The fixture was written by mcpvm 0.1 for the demo image; point its paths at this machine's files.
+  local k=$MCPVM_HOME/kernel/current
+  [ -d "$k" ] || k=/var/lib/mcpvm/kernel/current
+  local version modules dir=$MCPVM_HOME/vms/old01
+  version=$(cat "$k/version")
+  modules=$(readlink -f "$k")/lib/modules/$version
+  mkdir -p "$dir" && chmod 700 "$MCPVM_HOME" "$MCPVM_HOME/vms" "$dir"
+  jq --arg k "$k/vmlinux" --arg m "$modules" --arg v "$version" --arg r "$work/demo.sqfs" \
+    '.name = "old01" | .vm.spec.kernel = {kernel: $k, modules_dir: $m, version: $v} | .vm.spec.rootfs = $r
+     | .vm.spec.init_binary = "" | .vm.spec.accel = "tcg"' \
+    "$src/tests/fixtures/run_config/v1-stdio.json" >"$dir/config.json"
+  jq '.name = "old01" | .status = "stopped" | .runner = null | .qemu = null | .endpoint = ""' \
+    "$src/tests/fixtures/run_config/v1-state.json" >"$dir/state.json"
+  chmod 600 "$dir/config.json" "$dir/state.json"
+  check '[ "$(ls_status old01)" = stopped ]' "ls lists the old VM as stopped"
+  check '"$mcpvm" inspect old01 | jq -e ".config.schema_version == 2 and .config.mcp.transport == \"stdio\"" >/dev/null' \
+    "inspect shows it migrated to the typed config"
+  check '"$mcpvm" start old01 | grep -q old01' "start boots it"
+  check '[ "$(ls_status old01)" = running ]' "running"
+  check 'mcp_initialize "$(field old01 .endpoint)" | grep -q "\"serverInfo\""' "its endpoint answers initialize"
+  remember old01
+  check '"$mcpvm" stop -t 10 old01 >/dev/null && [ "$(ls_status old01)" = stopped ]' "stop"
+  check '"$mcpvm" rm old01 >/dev/null && [ ! -e "$dir" ]' "rm"
+  no_leftovers old01
+}
+
 scenario_foreground() {
   log "== run --foreground: not listed by ls, nothing left after it ends; a kill -9 leftover is swept"
   local fgdir=$MCPVM_HOME/foreground
@@ -365,7 +393,7 @@ scenario_foreground() {
   rm -rf "$fgdir/1"
 }
 
-# Also run by ctest, as runner_lifecycle_logs_net (runner.cmake): console_cap network_counters foreground
+# Also run by ctest, as runner_lifecycle_logs_net (runner.cmake): console_cap network_counters foreground old_config
 all=(basic kill_runner kill_qemu kill_qemu_restart signal_stop restart_policy ready_timeout same_name corrupt_state rm_on_exit)
 for s in "${@:-${all[@]}}"; do "scenario_$s"; done
 if [ $failures -ne 0 ]; then

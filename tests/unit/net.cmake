@@ -1,13 +1,9 @@
 # Network concern (issue 6): parsers, policy, filter (host side); DHCP codec and guest config (guest side).
-if(TARGET mcpvm_net)
-  mcpvm_unit_test(net_test
-    SOURCES ${CMAKE_CURRENT_LIST_DIR}/net_packet_test.cpp ${CMAKE_CURRENT_LIST_DIR}/net_policy_test.cpp
-            ${CMAKE_CURRENT_LIST_DIR}/net_user_network_test.cpp
-    LIBS mcpvm_net)
-endif()
-if(TARGET mcpvm_guest_net)
-  mcpvm_unit_test(net_guest_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/net_dhcp_test.cpp LIBS mcpvm_guest_net)
-endif()
+mcpvm_unit_test(net_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/net_packet_test.cpp ${CMAKE_CURRENT_LIST_DIR}/net_policy_test.cpp
+          ${CMAKE_CURRENT_LIST_DIR}/net_user_network_test.cpp ${CMAKE_CURRENT_LIST_DIR}/net_request_test.cpp
+  LIBS mcpvm_net)
+mcpvm_unit_test(net_guest_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/net_dhcp_test.cpp LIBS mcpvm_guest_net)
 
 # Fuzz targets (tests/fuzz/net_*_fuzz.cpp, entry point LLVMFuzzerTestOneInput). Under -DMCPVM_FUZZ=ON with
 # clang they become libFuzzer binaries; always, each is also linked with a replay driver and run as a unit
@@ -18,9 +14,6 @@ foreach(target frame dns dhcp)
     set(_lib mcpvm_guest_net)
   else()
     set(_lib mcpvm_net)
-  endif()
-  if(NOT TARGET ${_lib})
-    continue()
   endif()
   set(_src ${_net_fuzz_dir}/net_${target}_fuzz.cpp)
   add_executable(net_${target}_replay ${_src} ${_net_fuzz_dir}/net_replay_main.cpp)
@@ -36,10 +29,3 @@ foreach(target frame dns dhcp)
     target_link_options(net_${target}_fuzz PRIVATE -fsanitize=fuzzer,address,undefined)
   endif()
 endforeach()
-
-# `mcpvm run`'s network flags (src/cli/network_flags.cpp, compiled into the CLI executable).
-if(TARGET mcpvm_net)
-  mcpvm_unit_test(net_flags_test
-    SOURCES ${CMAKE_CURRENT_LIST_DIR}/net_flags_test.cpp ${CMAKE_SOURCE_DIR}/src/cli/network_flags.cpp
-    LIBS mcpvm_net CLI11::CLI11)
-endif()

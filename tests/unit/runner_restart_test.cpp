@@ -89,21 +89,6 @@ TEST(Duration, Parses) {
     EXPECT_THROW(parse_duration(bad), Error) << bad;
 }
 
-TEST(Backoff, RetriesUntilSuccessAndRespectsDeadline) {
-  int calls = 0;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  EXPECT_TRUE(retry_with_backoff([&] { return ++calls == 4; }, deadline, [] { return false; },
-                                 std::chrono::milliseconds(1), std::chrono::milliseconds(4)));
-  EXPECT_EQ(calls, 4);
-  auto start = std::chrono::steady_clock::now();
-  EXPECT_FALSE(retry_with_backoff([] { return false; }, start + std::chrono::milliseconds(200),
-                                  [] { return false; }, std::chrono::milliseconds(10),
-                                  std::chrono::milliseconds(50)));
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
-  EXPECT_FALSE(
-      retry_with_backoff([] { return false; }, start + std::chrono::seconds(60), [] { return true; }));
-}
-
 TEST(Probe, ClosedPortIsNotReady) {
   std::string detail;
   EXPECT_FALSE(probe_http(1, std::chrono::milliseconds(500), detail));

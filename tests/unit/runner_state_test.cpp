@@ -63,25 +63,20 @@ TEST(State, WrongTypesAndValuesAreRejected) {
   EXPECT_THROW(parse_vm_state(std::string("{\"status\":\"running\"\0}", 21)), Error);
 }
 
-TEST(State, ConfigRoundTripsAndValidates) {
-  RunConfig c;
-  c.name = "x";
-  c.image = "img:1";
-  c.args = {"--flag", "a b"};
-  c.env = {"A=1"};
-  c.restart = RestartPolicy::parse("on-failure:3");
-  c.vm = {{"memory_mib", 256}};
-  auto back = run_config_from_json(to_json(c));
-  EXPECT_EQ(to_json(back), to_json(c));
-  auto j = to_json(c);
-  j["restart"] = "bogus";
-  EXPECT_THROW(run_config_from_json(j), Error);
-  j = to_json(c);
-  j.erase("image");
-  EXPECT_THROW(run_config_from_json(j), Error);
-  j = to_json(c);
-  j["vm"] = 3;
-  EXPECT_THROW(run_config_from_json(j), Error);
+// config.json's round trip and validation: runner_run_config_test.cpp.
+
+TEST(State, SchemaVersionIsWrittenAndANewerOneRefused) {
+  auto j = to_json(sample_state());
+  EXPECT_EQ(j["schema_version"], kVmStateSchema);
+  j.erase("schema_version");
+  EXPECT_NO_THROW(parse_vm_state(j.dump())) << "files of mcpvm 0.1 carry none";
+  j["schema_version"] = kVmStateSchema + 1;
+  try {
+    parse_vm_state(j.dump());
+    ADD_FAILURE() << "a newer schema was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("newer"), std::string::npos) << e.what();
+  }
 }
 
 Observed obs(bool runner, bool qemu, bool same_boot = true) {

@@ -16,12 +16,8 @@
 #include "guest/init/server.h"
 #include "guest/init/system.h"
 #include "guest/init/util.h"
-#include "guest/protocol.h"
-
-#if __has_include("guest/net/network.h") && defined(MCPVM_GUEST_NET)
 #include "guest/net/network.h"
-#define MCPVM_HAVE_GUEST_NET 1
-#endif
+#include "guest/protocol.h"
 
 namespace mcpvm::guest {
 namespace {
@@ -45,10 +41,8 @@ GuestConfig read_config() {
   }
 }
 
-void configure_network([[maybe_unused]] const GuestConfig& config) {
-#ifdef MCPVM_HAVE_GUEST_NET
+void configure_network(const GuestConfig& config) {
   if (config.network.is_object()) net::configure_network(config.network);
-#endif
 }
 
 [[noreturn]] void run() {
@@ -82,11 +76,13 @@ void configure_network([[maybe_unused]] const GuestConfig& config) {
     wait_for_shutdown(ports, int(config.drain_timeout_ms) + 5000);
   } catch (const SetupError& e) {
     console(e.what());
-    if (ports.ctl) send_ctl(ports, int(MsgType::Error), nlohmann::json{{"message", e.what()}, {"code", e.code()}}.dump());
+    if (ports.ctl)
+      send_ctl(ports, int(MsgType::Error), nlohmann::json{{"message", e.what()}, {"code", e.code()}}.dump());
     if (ports.ctl) wait_for_shutdown(ports, 5000);
   } catch (const std::exception& e) {
     console(std::string("internal error: ") + e.what());
-    if (ports.ctl) send_ctl(ports, int(MsgType::Error), nlohmann::json{{"message", e.what()}, {"code", 126}}.dump());
+    if (ports.ctl)
+      send_ctl(ports, int(MsgType::Error), nlohmann::json{{"message", e.what()}, {"code", 126}}.dump());
   }
   end_vm();
 }

@@ -12,6 +12,8 @@
 #include <random>
 #include <stdexcept>
 
+#include "util/backoff.h"
+
 namespace mcpvm::guest::net {
 namespace {
 
@@ -155,20 +157,19 @@ DhcpMessage DhcpClient::request_message(DhcpType type, uint32_t xid) const {
 DhcpMessage DhcpClient::exchange(const DhcpMessage& message, Ipv4 src_ip, const char* what) {
   auto start = Clock::now();
   auto deadline = start + options_.timeout;
-  auto wait = options_.first_retry;
+  Backoff backoff(options_.first_retry, options_.max_retry);
   DhcpType wanted = *message.type == DhcpType::discover ? DhcpType::offer : DhcpType::ack;
   while (Clock::now() < deadline) {
     DhcpMessage m = message;
     m.secs =
         static_cast<uint16_t>(std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - start).count());
     send(m, src_ip);
-    auto until = std::min(deadline, Clock::now() + wait);
+    auto until = std::min(deadline, Clock::now() + backoff.next());
     while (auto reply = receive(message.xid, until)) {
       if (*reply->type == wanted) return *reply;
       if (*reply->type == DhcpType::nak && wanted == DhcpType::ack)
         throw std::runtime_error(std::string("DHCP: ") + what + ": the server refused (NAK)");
     }
-    wait = std::min(wait * 2, options_.max_retry);
   }
   throw std::runtime_error(std::string("DHCP: ") + what + " on " + ifname_ + ": no answer within " +
                            std::to_string(options_.timeout.count()) + " ms");

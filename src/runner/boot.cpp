@@ -1,0 +1,189 @@
+#include "runner/boot.h"
+
+#include <atomic>
+#include <thread>
+
+#include "mcp/endpoint.h"
+#include "mcp/endpoint_url.h"
+#include "runner/boot_network.h"
+#include "runner/probe.h"
+#include "runner/runner_log.h"
+#include "util/backoff.h"
+#include "util/error.h"
+#include "util/socket.h"
+#include "vm/attach.h"
+
+namespace mcpvm::runner {
+
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// Probes start fast (a warm server answers in well under a second) and settle at one every 2 s.
+constexpr std::chrono::milliseconds kProbeFirstRetry{100};
+constexpr std::chrono::milliseconds kProbeMaxRetry{2000};
+
+// Binding a fresh loopback port for the forward can lose a race with another process: try a few.
+constexpr int kForwardAttempts = 5;
+
+mcp::EndpointConfig endpoint_config(const RunConfig& config, uint16_t port, uint16_t upstream_port,
+                                    int read_fd, int write_fd) {
+  mcp::EndpointConfig c;
+  c.port = port;
+  if (config.mcp.transport == Transport::stdio) {
+    c.upstream = mcp::StdioUpstream{read_fd, write_fd};
+  } else {
+    mcp::HttpUpstream up;
+    up.port = upstream_port;
+    if (config.mcp.transport == Transport::sse) up.transport = mcp::HttpUpstream::Transport::sse;
+    c.upstream = up;
+  }
+  return c;
+}
+
+}  // namespace
+
+Booter::Booter(const VmDir& dir, const RunConfig& config, RunnerState& state, int stderr_fd, int console_fd)
+    : dir_(dir), config_(config), state_(state), stderr_fd_(stderr_fd), console_fd_(console_fd) {
+  // Keep the URL of an earlier run when its port is still free; --proxy-port fixes it.
+  if (auto url = mcp::parse_endpoint_url(state_.snapshot().endpoint)) endpoint_port_ = url->port;
+  if (config_.mcp.proxy_port) endpoint_port_ = config_.mcp.proxy_port;
+}
+
+std::unique_ptr<BootNetwork> Booter::attach_network(vm::VmSpec& spec) {
+  if (config_.mcp.transport != Transport::stdio) return attach_network_with_upstream_forward(spec);
+  if (!config_.network.enabled) return nullptr;
+  auto network = std::make_unique<BootNetwork>(config_.network, std::vector<net::PortForward>{},
+                                               dir_.root() / "network.json");
+  spec.network_fd = network->qemu_fd();
+  spec.guest.network = net::guest_network_config(config_.network, spec.guest.hostname);
+  return network;
+}
+
+// An HTTP server (--transport sse|streamable-http): its guest port is forwarded from a fresh loopback port
+// through the VM's user network, as if the user had passed -p; the endpoint's HttpUpstream connects to it.
+std::unique_ptr<BootNetwork> Booter::attach_network_with_upstream_forward(vm::VmSpec& spec) {
+  if (!config_.network.enabled)
+    fail("--transport {} needs the VM's network, but it was started with --network none",
+         to_string(config_.mcp.transport));
+  for (int attempt = 1;; ++attempt) {
+    upstream_port_ = free_loopback_port();
+    net::PortForward forward;
+    forward.host_port = upstream_port_;
+    forward.guest_port = config_.mcp.target_port;
+    try {
+      auto network =
+          std::make_unique<BootNetwork>(config_.network, std::vector{forward}, dir_.root() / "network.json");
+      note("forwarding 127.0.0.1:{} to the server's port {} in the guest", upstream_port_,
+           config_.mcp.target_port);
+      spec.network_fd = network->qemu_fd();
+      spec.guest.network = net::guest_network_config(config_.network, spec.guest.hostname);
+      return network;
+    } catch (const Error& e) {
+      if (attempt == kForwardAttempts) throw;
+      note("forwarding 127.0.0.1:{} failed ({}); trying another port", upstream_port_, e.what());
+    }
+  }
+}
+
+bool Booter::probe_once(std::string& detail) const {
+  if (config_.mcp.transport == Transport::stdio)
+    return probe_mcp_initialize(endpoint_port_, "/mcp", std::chrono::seconds(5), detail);
+  return probe_http(upstream_port_, std::chrono::seconds(2), detail);
+}
+
+void Booter::probe_until_ready(const std::atomic<bool>& boot_over, std::atomic<bool>& ready_failed) {
+  auto deadline = Clock::now() + config_.timeouts.ready;
+  std::string detail;
+  bool ready = retry_with_backoff([&] { return probe_once(detail); }, deadline,
+                                  Backoff(kProbeFirstRetry, kProbeMaxRetry),
+                                  [&] { return boot_over.load() || state_.stop_requested(); });
+  if (ready) {
+    note("ready");
+    state_.update([](VmState& s) { s.status = Status::running; });
+    return;
+  }
+  if (boot_over || state_.stop_requested()) return;
+  std::string why = fmt::format("the server was not ready within {} s ({})", config_.timeouts.ready.count(),
+                                detail.empty() ? "no answer" : detail);
+  note("{}: stopping the VM", why);
+  ready_failed = true;
+  state_.update([&](VmState& s) { s.message = why; });
+  state_.stop_vm(std::chrono::seconds(5));
+}
+
+BootResult Booter::boot() {
+  state_.update([](VmState& s) {
+    s.status = Status::starting;
+    s.started_at = unix_now();
+    s.message.clear();
+  });
+  BootResult result;
+  std::atomic<bool> ready_failed{false};
+  auto started = Clock::now();
+  auto [endpoint_write, vm_in] = stream_socketpair();
+  auto [vm_out, endpoint_read] = stream_socketpair();
+  std::optional<mcp::Endpoint> endpoint;
+  std::thread endpoint_thread;
+  try {
+    vm::VmSpec spec = vm_spec(config_);
+    spec.console_log = dir_.console_log();
+    spec.console_fd = console_fd_;
+    spec.owner_tag = dir_.root().string() + "/";  // find_vm_processes() knows our QEMU by it
+    auto network = attach_network(spec);          // before the endpoint: an HTTP upstream needs the forward
+    auto open_endpoint = [&] {
+      endpoint.emplace(endpoint_config(config_, endpoint_port_, upstream_port_, endpoint_read.get(),
+                                       endpoint_write.get()));
+    };
+    try {
+      open_endpoint();
+    } catch (const Error& e) {
+      if (config_.mcp.proxy_port) fail("--proxy-port {}: {}", config_.mcp.proxy_port, e.what());
+      if (endpoint_port_ == 0) throw;
+      note("port {} of the previous run is taken ({}); using a new one", endpoint_port_, e.what());
+      endpoint_port_ = 0;
+      open_endpoint();
+    }
+    endpoint_port_ = endpoint->port();
+    endpoint_thread = std::thread([&] { endpoint->run(); });
+    state_.update([&](VmState& s) { s.endpoint = endpoint->url(); });
+
+    vm::Vm machine = vm::Vm::start(spec);
+    if (network) network->release_qemu_fd();  // QEMU holds its own copy now
+    state_.update([&](VmState& s) { s.qemu = identify(machine.qemu_pid()).value_or(ProcessIdentity{}); });
+    note("QEMU started (pid {})", machine.qemu_pid());
+
+    std::atomic<bool> boot_over{false};
+    std::thread prober([&] { probe_until_ready(boot_over, ready_failed); });
+    vm::AttachOptions attach;
+    attach.in = vm_in.get();
+    attach.out = vm_out.get();
+    attach.err = stderr_fd_;
+    attach.stop_timeout = std::chrono::hours(24);  // a stop request enforces its own timeout
+    attach.boot_timeout = spec.boot_timeout;
+    attach.handle_signals = false;  // the supervisor owns them: a signal is a final stop, not a restart
+    attach.stop_fd = state_.stop_event_fd();
+    attach.exec = vm::ExecMux::create();
+    state_.set_exec_mux(attach.exec);
+    try {
+      result.code = vm::run_attached(machine, attach);
+    } catch (const std::exception& e) {
+      result.error = e.what();
+    }
+    state_.set_exec_mux(nullptr);
+    attach.exec->close(fmt::format("the VM {} stopped while the command ran", dir_.name()));
+    state_.mark_vm_down();
+    boot_over = true;
+    prober.join();
+  } catch (const std::exception& e) {  // Error, or anything a library below throws
+    result.error = e.what();
+  }
+  if (!result.error.empty()) note("run failed: {}", result.error);
+  if (endpoint) endpoint->stop();
+  if (endpoint_thread.joinable()) endpoint_thread.join();
+  result.uptime = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
+  result.ready_failed = ready_failed;
+  return result;
+}
+
+}  // namespace mcpvm::runner

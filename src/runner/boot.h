@@ -1,0 +1,54 @@
+// Booter: one boot of a detached VM after another, each from start to end: the user network
+// (boot_network.h), the MCP endpoint on 127.0.0.1 in front of the server, QEMU under the attach session
+// (vm/attach.h) with the exec multiplexer, and the readiness probe that marks the VM running. What
+// happens between boots (restart policy, stop, signals) is the supervisor's (runner.cpp).
+//
+// Thread-safety: boot() runs on the supervisor's thread; it starts and joins its own endpoint and prober
+// threads. Other threads reach the boot only through RunnerState.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "runner/run_config.h"
+#include "runner/runner_state.h"
+#include "runner/state.h"
+
+namespace mcpvm::runner {
+
+struct BootResult {
+  std::optional<int> code;  // the server's exit status (shell convention); nullopt: the VM failed
+  std::string error;        // why it failed, when it did
+  std::chrono::milliseconds uptime{0};
+  bool ready_failed = false;  // the server never became ready: an error, not a reason to restart
+};
+
+class BootNetwork;
+
+class Booter {
+ public:
+  // stderr_fd / console_fd: the write ends of the runner's log pumps, shared by every boot.
+  Booter(const VmDir& dir, const RunConfig& config, RunnerState& state, int stderr_fd, int console_fd);
+
+  BootResult boot();
+
+ private:
+  std::unique_ptr<BootNetwork> attach_network(vm::VmSpec& spec);
+  std::unique_ptr<BootNetwork> attach_network_with_upstream_forward(vm::VmSpec& spec);
+  bool probe_once(std::string& detail) const;
+  void probe_until_ready(const std::atomic<bool>& boot_over, std::atomic<bool>& ready_failed);
+
+  const VmDir& dir_;
+  const RunConfig& config_;
+  RunnerState& state_;
+  int stderr_fd_, console_fd_;
+  // The endpoint's port: kept from boot to boot (and from the previous runner, via state.json) so the URL
+  // stays the same; --proxy-port fixes it.
+  uint16_t endpoint_port_ = 0;
+  uint16_t upstream_port_ = 0;  // HTTP servers: this boot's loopback port forwarded to the guest
+};
+
+}  // namespace mcpvm::runner

@@ -1,0 +1,282 @@
+#include "runner/run_config.h"
+
+#include "util/error.h"
+#include "util/json_fields.h"
+
+namespace mcpvm::runner {
+
+using nlohmann::json;
+
+std::string_view to_string(Transport t) {
+  switch (t) {
+    case Transport::stdio:
+      return "stdio";
+    case Transport::sse:
+      return "sse";
+    case Transport::streamable_http:
+      return "streamable-http";
+  }
+  return "?";
+}
+
+Transport parse_transport(std::string_view text) {
+  for (Transport t : {Transport::stdio, Transport::sse, Transport::streamable_http})
+    if (text == to_string(t)) return t;
+  fail("unknown transport {:?} (expected stdio, sse or streamable-http)", text);
+}
+
+namespace {
+
+// --- schema 2 ---
+
+json machine_to_json(const MachineConfig& m) {
+  return {{"qemu_binary", m.qemu_binary},
+          {"kernel",
+           {{"path", m.kernel.kernel.string()},
+            {"modules_dir", m.kernel.modules_dir.string()},
+            {"version", m.kernel.version}}},
+          {"init_binary", m.init_binary.string()},
+          {"rootfs", m.rootfs.string()},
+          {"accel", vm::to_string(m.accel)},
+          {"cpus", m.cpus},
+          {"memory_mib", m.memory_mib},
+          {"tcg_tb_mib", m.tcg_tb_mib},
+          {"extra_cmdline", m.extra_cmdline}};
+}
+
+vm::Accel accel_field(JsonFields& f) {
+  auto text = f.required<std::string>("accel");
+  if (text == "kvm") return vm::Accel::kvm;
+  if (text == "tcg") return vm::Accel::tcg;
+  fail("{}: unknown accelerator {:?} (kvm or tcg)", f.key_path("accel"), text);
+}
+
+MachineConfig machine_from_json(JsonFields f) {
+  MachineConfig m;
+  m.qemu_binary = f.required<std::string>("qemu_binary");
+  JsonFields k = f.object("kernel");
+  m.kernel.kernel = k.required<std::string>("path");
+  m.kernel.modules_dir = k.get<std::string>("modules_dir", "");
+  m.kernel.version = k.get<std::string>("version", "");
+  k.finish();
+  m.init_binary = f.get<std::string>("init_binary", "");
+  m.rootfs = f.required<std::string>("rootfs");
+  m.accel = accel_field(f);
+  m.cpus = f.required<unsigned>("cpus");
+  m.memory_mib = f.required<unsigned>("memory_mib");
+  m.tcg_tb_mib = f.get<unsigned>("tcg_tb_mib", 0);
+  m.extra_cmdline = f.get<std::string>("extra_cmdline", "");
+  f.finish();
+  if (m.cpus == 0 || m.memory_mib == 0)
+    fail("{}: cpus and memory_mib must be at least 1", f.key_path("cpus"));
+  return m;
+}
+
+json process_to_json(const ProcessConfig& p) {
+  return {{"argv", p.argv},
+          {"workdir", p.workdir},
+          {"user", p.user},
+          {"hostname", p.hostname},
+          {"env", {{"image", p.image_env}, {"transport", p.transport_env}, {"runtime", p.runtime_env}}}};
+}
+
+ProcessConfig process_from_json(JsonFields f) {
+  ProcessConfig p;
+  p.argv = f.required<std::vector<std::string>>("argv");
+  if (p.argv.empty()) fail("{}: the command is empty", f.key_path("argv"));
+  p.workdir = f.get<std::string>("workdir", "");
+  p.user = f.get<std::string>("user", "");
+  p.hostname = f.get<std::string>("hostname", p.hostname);
+  JsonFields env = f.object("env");
+  p.image_env = env.get<std::vector<std::string>>("image", {});
+  p.transport_env = env.get<std::vector<std::string>>("transport", {});
+  p.runtime_env = env.get<std::vector<std::string>>("runtime", {});
+  env.finish();
+  f.finish();
+  return p;
+}
+
+json mcp_to_json(const McpConfig& m) {
+  return {
+      {"transport", to_string(m.transport)}, {"target_port", m.target_port}, {"proxy_port", m.proxy_port}};
+}
+
+McpConfig mcp_from_json(JsonFields f) {
+  McpConfig m;
+  m.transport = with_context(f.key_path("transport"),
+                             [&] { return parse_transport(f.required<std::string>("transport")); });
+  m.target_port = f.get<uint16_t>("target_port", 0);
+  m.proxy_port = f.get<uint16_t>("proxy_port", 0);
+  f.finish();
+  if ((m.transport == Transport::stdio) != (m.target_port == 0))
+    fail("{}: an HTTP transport needs a target port and stdio has none", f.key_path("target_port"));
+  return m;
+}
+
+json timeouts_to_json(const Timeouts& t) {
+  return {{"boot_ms", t.boot.count()}, {"ready_s", t.ready.count()}, {"stop_ms", t.stop.count()}};
+}
+
+Timeouts timeouts_from_json(JsonFields f) {
+  Timeouts t;
+  t.boot = std::chrono::milliseconds(f.get<uint32_t>("boot_ms", uint32_t(t.boot.count())));
+  t.ready = std::chrono::seconds(f.get<uint32_t>("ready_s", uint32_t(t.ready.count())));
+  t.stop = std::chrono::milliseconds(f.get<uint32_t>("stop_ms", uint32_t(t.stop.count())));
+  f.finish();
+  return t;
+}
+
+RunConfig parse_v2(const json& j) {
+  JsonFields f(j, "");
+  RunConfig c;
+  c.schema_version = f.required<int>("schema_version");
+  c.name = f.get<std::string>("name", "");
+  c.image = f.required<std::string>("image");
+  c.machine = machine_from_json(f.object("machine"));
+  c.process = process_from_json(f.object("process"));
+  c.network = net::network_request_from_json(f.raw("network"), "network");
+  c.mcp = mcp_from_json(f.object("mcp"));
+  c.restart =
+      with_context("restart", [&] { return RestartPolicy::parse(f.required<std::string>("restart")); });
+  c.timeouts = timeouts_from_json(f.object("timeouts"));
+  c.remove_on_exit = f.get<bool>("remove_on_exit", false);
+  f.finish();
+  if (c.mcp.transport != Transport::stdio && !c.network.enabled)
+    fail("mcp.transport {}: an HTTP server is reached through the VM's network, which is disabled",
+         to_string(c.mcp.transport));
+  return c;
+}
+
+// --- schema 1: the unversioned format, read as leniently as the code that wrote it did ---
+
+template <typename T>
+T v1_value(const json& j, const char* key, T fallback) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return fallback;
+  try {
+    return it->get<T>();
+  } catch (const json::exception&) {
+    fail("{}: has the wrong type", key);
+  }
+}
+
+void migrate_v1_env(const json& guest, ProcessConfig& p, const std::vector<std::string>& top_level_env) {
+  auto layers = v1_value<std::vector<std::vector<std::string>>>(guest, "env_layers", {});
+  // Earliest runs wrote [image, runtime]; --transport added a middle layer [image, transport, runtime].
+  if (layers.size() > 3) fail("vm.spec.guest.env_layers: {} layers, expected at most 3", layers.size());
+  if (!layers.empty()) p.image_env = layers.front();
+  if (layers.size() == 3) p.transport_env = layers[1];
+  if (layers.size() >= 2) p.runtime_env = layers.back();
+  p.runtime_env.insert(p.runtime_env.end(), top_level_env.begin(), top_level_env.end());
+}
+
+net::NetworkRequest migrate_v1_network(const json& vm) {
+  auto it = vm.find("network_flags");
+  if (it == vm.end() || it->is_null()) {
+    // Runs from before the user network existed had no NIC.
+    return net::build_network_request(net::NetworkFlags{.network = "none"});
+  }
+  net::NetworkFlags flags;
+  flags.publish = v1_value<std::vector<std::string>>(*it, "publish", {});
+  flags.permission_profile = v1_value<std::string>(*it, "permission_profile", "");
+  flags.allow_host = v1_value<std::vector<std::string>>(*it, "allow_host", {});
+  flags.allow_port = v1_value<std::vector<std::string>>(*it, "allow_port", {});
+  flags.network = v1_value<std::string>(*it, "network", "");
+  flags.add_host = v1_value<std::vector<std::string>>(*it, "add_host", {});
+  flags.allow_host_loopback = v1_value<bool>(*it, "allow_host_loopback", false);
+  return with_context("vm.network_flags", [&] { return net::build_network_request(flags); });
+}
+
+RunConfig migrate_v1(const json& j) {
+  RunConfig c;
+  c.schema_version = 1;
+  c.name = v1_value<std::string>(j, "name", "");
+  c.image = v1_value<std::string>(j, "image", "");
+  if (c.image.empty()) fail("image: missing");
+  c.restart = RestartPolicy::parse(v1_value<std::string>(j, "restart", "no"));
+  c.timeouts.ready = std::chrono::seconds(v1_value<int>(j, "ready_timeout_s", 60));
+  c.remove_on_exit = v1_value<bool>(j, "remove_on_exit", false);
+  const json vm = v1_value<json>(j, "vm", json::object());
+  if (!vm.is_object() || !vm.contains("spec")) fail("vm.spec: missing");
+  const json& spec = vm["spec"];
+  const json kernel = v1_value<json>(spec, "kernel", json::object());
+  c.machine.qemu_binary = v1_value<std::string>(spec, "qemu_binary", c.machine.qemu_binary);
+  c.machine.kernel = {v1_value<std::string>(kernel, "kernel", ""),
+                      v1_value<std::string>(kernel, "modules_dir", ""),
+                      v1_value<std::string>(kernel, "version", "")};
+  if (c.machine.kernel.kernel.empty()) fail("vm.spec.kernel.kernel: missing");
+  c.machine.init_binary = v1_value<std::string>(spec, "init_binary", "");
+  c.machine.rootfs = v1_value<std::string>(spec, "rootfs", "");
+  if (c.machine.rootfs.empty()) fail("vm.spec.rootfs: missing");
+  std::string accel = v1_value<std::string>(spec, "accel", "tcg");
+  if (accel != "kvm" && accel != "tcg") fail("vm.spec.accel: unknown accelerator {:?}", accel);
+  c.machine.accel = accel == "kvm" ? vm::Accel::kvm : vm::Accel::tcg;
+  c.machine.cpus = v1_value<unsigned>(spec, "cpus", 1);
+  c.machine.memory_mib = v1_value<unsigned>(spec, "memory_mib", 512);
+  c.machine.tcg_tb_mib = v1_value<unsigned>(spec, "tcg_tb_mib", 0);
+  c.machine.extra_cmdline = v1_value<std::string>(spec, "extra_cmdline", "");
+  c.timeouts.boot = std::chrono::milliseconds(v1_value<int64_t>(spec, "boot_timeout_ms", 60000));
+  const json guest = v1_value<json>(spec, "guest", json::object());
+  c.process.argv = v1_value<std::vector<std::string>>(guest, "argv", {});
+  if (c.process.argv.empty()) fail("vm.spec.guest.argv: the command is empty");
+  c.process.workdir = v1_value<std::string>(guest, "workdir", "");
+  c.process.user = v1_value<std::string>(guest, "user", "");
+  c.process.hostname = v1_value<std::string>(guest, "hostname", c.process.hostname);
+  migrate_v1_env(guest, c.process, v1_value<std::vector<std::string>>(j, "env", {}));
+  c.mcp.transport = parse_transport(v1_value<std::string>(vm, "transport", "stdio"));
+  c.mcp.target_port = v1_value<uint16_t>(vm, "target_port", 0);
+  c.mcp.proxy_port = v1_value<uint16_t>(vm, "proxy_port", 0);
+  c.timeouts.stop = std::chrono::milliseconds(int64_t(v1_value<double>(vm, "stop_timeout_s", 10.0) * 1000));
+  c.network = migrate_v1_network(vm);
+  return c;
+}
+
+}  // namespace
+
+json to_json(const RunConfig& c) {
+  return {{"schema_version", kRunConfigSchema},
+          {"name", c.name},
+          {"image", c.image},
+          {"machine", machine_to_json(c.machine)},
+          {"process", process_to_json(c.process)},
+          {"network", net::to_json(c.network)},
+          {"mcp", mcp_to_json(c.mcp)},
+          {"restart", c.restart.to_string()},
+          {"timeouts", timeouts_to_json(c.timeouts)},
+          {"remove_on_exit", c.remove_on_exit}};
+}
+
+RunConfig parse_run_config(const json& j) {
+  if (!j.is_object()) fail("not a JSON object");
+  auto version = j.find("schema_version");
+  if (version == j.end()) return with_context("schema 1 (unversioned)", [&] { return migrate_v1(j); });
+  if (!version->is_number_integer()) fail("schema_version: expected an integer");
+  int v = version->get<int>();
+  if (v == kRunConfigSchema) return parse_v2(j);
+  if (v > kRunConfigSchema)
+    fail("schema_version {} was written by a newer mcpvm (this one reads up to {}): upgrade mcpvm", v,
+         kRunConfigSchema);
+  fail("schema_version {}: unknown (this mcpvm reads 1 to {})", v, kRunConfigSchema);
+}
+
+vm::VmSpec vm_spec(const RunConfig& c) {
+  vm::VmSpec spec;
+  spec.qemu_binary = c.machine.qemu_binary;
+  spec.kernel = c.machine.kernel;
+  spec.init_binary = c.machine.init_binary;
+  spec.rootfs = c.machine.rootfs;
+  spec.cpus = c.machine.cpus;
+  spec.memory_mib = c.machine.memory_mib;
+  spec.accel = c.machine.accel;
+  spec.tcg_tb_mib = c.machine.tcg_tb_mib;
+  spec.extra_cmdline = c.machine.extra_cmdline;
+  spec.boot_timeout = c.timeouts.boot;
+  spec.guest.argv = c.process.argv;
+  spec.guest.workdir = c.process.workdir;
+  spec.guest.user = c.process.user;
+  spec.guest.hostname = c.process.hostname;
+  spec.guest.env_layers = {c.process.image_env, c.process.transport_env, c.process.runtime_env};
+  return spec;
+}
+
+}  // namespace mcpvm::runner
