@@ -42,6 +42,10 @@ struct EgressPolicy {
   std::vector<HostPattern> hosts;  // allowlist only
   std::vector<uint16_t> ports;     // allowlist only; empty = any port
   bool allow_host_loopback = false;
+  // Lets flows reach private networks and the host's own addresses (see private_destination in
+  // filter.h): off by default in every mode, so neither allow-all nor a hostile DNS answer for an
+  // allowed name reaches the LAN.
+  bool allow_private_network = false;
 
   static EgressPolicy allow_all();
   static EgressPolicy deny_all();
@@ -55,7 +59,8 @@ struct EgressPolicy {
 
 // ToolHive's permission profile (https://docs.stacklok.com/toolhive): `none`, `network`, or a JSON file
 // {"read":[...], "write":[...], "network":{"outbound":{"insecure_allow_all":bool,"allow_host":[...],
-// "allow_port":[...]}}}. Strict: unknown fields and wrong types are errors.
+// "allow_port":[...], "allow_private_network":bool}}}. Strict: unknown fields and wrong types are errors.
+// allow_private_network is ours (ToolHive has no such key); it needs insecure_allow_all or allow_host.
 struct PermissionProfile {
   std::vector<std::string> read;  // mounts; not the network's business, passed on to the caller
   std::vector<std::string> write;

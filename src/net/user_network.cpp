@@ -1,6 +1,7 @@
 #include "net/user_network.h"
 
 #include <arpa/inet.h>
+#include <ifaddrs.h>
 #include <netdb.h>
 #include <poll.h>
 #include <slirp/libslirp.h>
@@ -84,6 +85,18 @@ LookupResult resolve_on_host(LookupJob job) {
   return result;
 }
 
+// The host's IPv4 interface addresses: a guest connecting to one reaches the host's own services.
+std::vector<Ipv4> host_interface_addresses() {
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0) fail_errno("listing the host's interface addresses");
+  std::vector<Ipv4> addresses;
+  for (ifaddrs* i = list; i != nullptr; i = i->ifa_next)
+    if (i->ifa_addr != nullptr && i->ifa_addr->sa_family == AF_INET)
+      addresses.push_back(ntohl(reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr.s_addr));
+  ::freeifaddrs(list);
+  return addresses;
+}
+
 // slirp's DHCP server always offers a 24h lease; tests shorten it to watch the guest renew.
 void rewrite_dhcp_lease(Bytes& frame, uint32_t lease) {
   auto parsed = parse_frame(frame);
@@ -134,11 +147,14 @@ struct UserNetwork::Impl {
   std::vector<std::thread> resolvers;
   std::thread loop;
 
-  explicit Impl(UserNetworkConfig c) : config(std::move(c)), filter(config.policy, VirtualNetwork{}) {
+  explicit Impl(UserNetworkConfig c)
+      : config(std::move(c)), filter(config.policy, VirtualNetwork{}, host_interface_addresses()) {
     // The guest's /etc/hosts carries the --add-host entries, so it may never ask us for them: an entry
-    // whose name the policy allows is admitted from the start, for the VM's lifetime.
+    // whose name the policy allows is admitted from the start, for the VM's lifetime. The user wrote
+    // that address, so it is reachable even when private (db:10.0.0.5); a name the policy does not
+    // allow admits nothing.
     for (const auto& h : config.hosts)
-      if (config.policy.host_allowed(h.name)) filter.learn(h.address, Clock::time_point::max());
+      if (config.policy.host_allowed(h.name)) filter.admit_declared(h.address);
   }
 
   // --- counters and logging ---
@@ -259,11 +275,25 @@ struct UserNetwork::Impl {
     lookup_cv.notify_one();
   }
 
+  // A host-resolved answer may name the LAN or the host (a hostile or split-horizon DNS server): those
+  // addresses are neither relayed nor learned. With none left the guest gets NOERROR without addresses
+  // (NODATA, as for AAAA): the name exists, only its addresses are withheld.
+  void drop_unreachable_addresses(LookupResult& r) {
+    auto reachable = filter.relayable(r.addresses);
+    if (reachable.size() == r.addresses.size()) return;
+    count(false, "dns_private_address");
+    log_denied_once(fmt::format("DNS answer for {}: private or host addresses withheld", r.job.query.name));
+    r.addresses = std::move(reachable);
+  }
+
   void finish_lookup(const LookupResult& r) {
     auto expiry = Clock::now() + std::max<std::chrono::seconds>(std::chrono::seconds(config.dns_answer_ttl),
                                                                 config.admission_ttl);
     for (Ipv4 a : r.addresses) filter.learn(a, expiry);
-    count(r.rcode == kDnsNoError, r.rcode == kDnsNoError ? "dns_answer" : "dns_failed");
+    if (r.rcode != kDnsNoError)
+      count(false, "dns_failed");
+    else
+      count(true, r.addresses.empty() ? "dns_empty" : "dns_answer");
     reply_dns(r.job, build_dns_response(r.job.query, r.rcode, r.addresses, config.dns_answer_ttl));
   }
 
@@ -289,7 +319,10 @@ struct UserNetwork::Impl {
       std::lock_guard lock(lookup_mutex);
       done.swap(results);
     }
-    for (const auto& r : done) finish_lookup(r);
+    for (auto& r : done) {
+      drop_unreachable_addresses(r);
+      finish_lookup(r);
+    }
   }
 
   // --- the loop ---

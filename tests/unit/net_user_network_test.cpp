@@ -111,6 +111,23 @@ TEST(NetUserNetwork, AnswersAllowedNamesAndNxdomainsTheRest) {
   EXPECT_EQ(c.denied["dns_name"], 1u);
 }
 
+TEST(NetUserNetwork, HostAnswersWithPrivateAddressesAreNotRelayed) {
+  // The host resolves localhost through /etc/hosts to 127.0.0.1: an allowed name whose only address the
+  // guest may not reach (a hostile DNS answer naming the LAN behaves the same). The guest gets NOERROR
+  // without addresses (NODATA), and nothing is learned.
+  UserNetworkConfig config;
+  config.policy = EgressPolicy::allowlist({"localhost"}, {});
+  Wire wire(std::move(config));
+  wire.query(4, "localhost");
+  Bytes a = wire.next_dns_answer(10s);
+  ASSERT_FALSE(a.empty());
+  EXPECT_EQ(get_u16(a, 2) & 0xf, kDnsNoError);
+  EXPECT_EQ(get_u16(a, 6), 0) << "answers";
+  auto c = wire.counters();
+  EXPECT_EQ(c.denied["dns_private_address"], 1u);
+  EXPECT_EQ(c.allowed["dns_answer"], 0u);
+}
+
 TEST(NetUserNetwork, DeniedConnectIsRefusedAtOnce) {
   Wire wire(allowlist());
   // Never answered by our DNS (x.wild.test is 1.2.3.4): a raw-IP connect, denied before slirp sees it.
