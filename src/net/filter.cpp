@@ -62,8 +62,21 @@ EgressFilter::EgressFilter(EgressPolicy policy, VirtualNetwork vnet, std::vector
     : policy_(std::move(policy)), vnet_(vnet), host_addresses_(std::move(host_addresses)) {}
 
 void EgressFilter::learn(Ipv4 address, Clock::time_point expiry) {
-  auto& current = learned_[address];
-  if (expiry > current) current = expiry;
+  // Only an allowlist admits by learned address; elsewhere learning would only grow the table.
+  if (policy_.mode != EgressMode::allowlist) return;
+  auto [entry, added] = learned_.try_emplace(address, expiry);
+  if (!added) {
+    entry->second = std::max(entry->second, expiry);
+    return;
+  }
+  if (learned_.size() > kMaxLearnedAddresses) forget_oldest();
+}
+
+void EgressFilter::forget_oldest() {
+  // Every answer admits for the same time, so the earliest expiry is the least recently answered.
+  auto oldest = std::min_element(learned_.begin(), learned_.end(),
+                                 [](const auto& a, const auto& b) { return a.second < b.second; });
+  learned_.erase(oldest);
 }
 
 bool EgressFilter::learned(Ipv4 address, Clock::time_point now) const {

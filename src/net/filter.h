@@ -36,6 +36,10 @@ struct Verdict {
   uint16_t dst_port = 0;
 };
 
+// Most addresses an allowlist learns at once: far above what a guest talking to a few services needs,
+// low enough that a guest resolving name after name cannot grow the table (and each lookup) without bound.
+constexpr size_t kMaxLearnedAddresses = 4096;
+
 class EgressFilter {
  public:
   // host_addresses: the host's own interface addresses, denied like private networks.
@@ -43,9 +47,11 @@ class EgressFilter {
 
   Verdict inspect(const Frame& frame, Clock::time_point now) const;
 
-  // An address the guest learned from one of our DNS answers for an allowed name.
+  // An address the guest learned from one of our DNS answers for an allowed name. Only an allowlist
+  // learns; beyond kMaxLearnedAddresses the least recently answered address is forgotten.
   void learn(Ipv4 address, Clock::time_point expiry);
   bool learned(Ipv4 address, Clock::time_point now) const;
+  size_t learned_count() const { return learned_.size(); }
   void forget_expired(Clock::time_point now);
   // The address of a --add-host entry whose name the policy allows.
   void admit_declared(Ipv4 address);
@@ -57,6 +63,7 @@ class EgressFilter {
 
  private:
   Verdict inspect_ipv4(const Frame& frame, Clock::time_point now) const;
+  void forget_oldest();
   // Why dst is unreachable whatever the protocol, port or learned names; empty if it is reachable.
   std::string_view destination_denied(Ipv4 dst) const;
   // Rule for the first packet of a flow (TCP SYN, UDP datagram, ICMP) to dst.

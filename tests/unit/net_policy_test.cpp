@@ -144,6 +144,32 @@ TEST(NetFilter, LearnedAddressesExpire) {
   EXPECT_FALSE(f.learned(kRemote, Clock::now()));
 }
 
+TEST(NetFilter, OnlyAnAllowlistLearnsAddresses) {
+  // Nothing consults learned addresses outside an allowlist: learning there would only grow the table.
+  for (const auto& policy : {EgressPolicy::allow_all(), EgressPolicy::deny_all()}) {
+    EgressFilter f(policy, {});
+    f.learn(kRemote, Clock::now() + 60s);
+    EXPECT_EQ(f.learned_count(), 0u) << to_string(policy.mode);
+  }
+}
+
+TEST(NetFilter, LearnedAddressesAreCappedOldestAnswerFirst) {
+  EgressFilter f(EgressPolicy::allowlist({"a.test"}, {}), {});
+  constexpr Ipv4 kDeclared = 0x02000001, kFirst = 0x01000000;
+  f.admit_declared(kDeclared);
+  auto now = Clock::now();
+  constexpr size_t kExtra = 10;
+  for (size_t i = 0; i < kMaxLearnedAddresses + kExtra; ++i)  // each answer later than the previous one
+    f.learn(kFirst + Ipv4(i), now + 600s + std::chrono::milliseconds(i));
+  EXPECT_LE(f.learned_count(), kMaxLearnedAddresses + 1);
+  EXPECT_FALSE(f.learned(kFirst, now));
+  EXPECT_FALSE(f.learned(kFirst + kExtra - 1, now));
+  EXPECT_TRUE(f.learned(kFirst + kExtra, now));
+  EXPECT_TRUE(f.learned(kFirst + Ipv4(kMaxLearnedAddresses + kExtra - 1), now));
+  // The user's --add-host addresses are not the guest's to evict.
+  EXPECT_TRUE(f.learned(kDeclared, now));
+}
+
 TEST(NetFilter, DnsIsInterceptedAndNeverForwarded) {
   EgressFilter f(EgressPolicy::allow_all(), {});
   EXPECT_EQ(inspect(f, test::udp_frame(kGuest, kDns, 5353, 53)).action, Action::answer_dns);
