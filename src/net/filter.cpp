@@ -35,6 +35,10 @@ const char* flow_kind(uint8_t protocol) {
   return "ip_other";
 }
 
+Verdict pass_new_flow(uint8_t protocol, Ipv4 dst, uint16_t port) {
+  return {Action::pass, flow_kind(protocol), dst, port, true};
+}
+
 }  // namespace
 
 std::string_view forbidden_destination(Ipv4 dst) {
@@ -145,7 +149,7 @@ Verdict EgressFilter::admit(uint8_t protocol, Ipv4 dst, uint16_t dport, Clock::t
     case EgressMode::deny_all:
       return drop("deny_all", dst, dport);
     case EgressMode::allow_all:
-      return pass(flow_kind(protocol), dst, dport);
+      return pass_new_flow(protocol, dst, dport);
     case EgressMode::allowlist:
       break;
   }
@@ -156,7 +160,7 @@ Verdict EgressFilter::admit(uint8_t protocol, Ipv4 dst, uint16_t dport, Clock::t
   if (protocol != kProtoTcp) return drop(protocol == kProtoUdp ? "udp" : "protocol", dst, dport);
   if (!learned(dst, now)) return drop("raw_ip", dst, dport);
   if (!policy_.port_allowed(dport)) return drop("port", dst, dport);
-  return pass("tcp_connect", dst, dport);
+  return pass_new_flow(protocol, dst, dport);
 }
 
 }  // namespace mcpvm::net

@@ -34,6 +34,7 @@ struct Verdict {
   std::string reason;
   Ipv4 dst = 0;
   uint16_t dst_port = 0;
+  bool opens_flow = false;  // a pass that may make slirp open a host socket (SYN, UDP, ICMP)
 };
 
 // Most addresses an allowlist learns at once: far above what a guest talking to a few services needs,

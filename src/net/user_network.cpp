@@ -1,6 +1,7 @@
 #include "net/user_network.h"
 
 #include <arpa/inet.h>
+#include <glib.h>
 #include <ifaddrs.h>
 #include <netdb.h>
 #include <poll.h>
@@ -25,6 +26,19 @@ namespace mcpvm::net {
 
 nlohmann::json NetworkCounters::to_json() const {
   return {{"allowed", allowed}, {"denied", denied}};
+}
+
+size_t count_slirp_flows(std::string_view listing) {
+  size_t flows = 0;
+  while (!listing.empty()) {
+    size_t end = std::min(listing.find('\n'), listing.size());
+    std::string_view line = listing.substr(0, end);
+    listing.remove_prefix(std::min(end + 1, listing.size()));
+    line.remove_prefix(std::min(line.find_first_not_of(' '), line.size()));
+    bool socket = line.starts_with("TCP[") || line.starts_with("UDP[") || line.starts_with("ICMP[");
+    if (socket && line.find("[HOST_FORWARD]") == std::string_view::npos) ++flows;
+  }
+  return flows;
 }
 
 namespace {
@@ -209,6 +223,8 @@ struct UserNetwork::Impl {
       return;
     }
     Verdict v = filter.inspect(*frame, Clock::now());
+    if (v.action == Action::pass && v.opens_flow && at_flow_cap())
+      v = {Action::drop, "flow_cap", v.dst, v.dst_port};
     switch (v.action) {
       case Action::pass:
         count(true, v.reason);
@@ -218,14 +234,28 @@ struct UserNetwork::Impl {
         answer_dns(*frame);
         return;
       case Action::drop:
-        count(false, v.reason);
-        if (v.dst != 0) log_denied_once(fmt::format("{}:{} ({})", format_ipv4(v.dst), v.dst_port, v.reason));
-        // A denied connect fails at once (ECONNREFUSED) rather than after the guest's SYN retries.
-        if (frame->ports && frame->ipv4->protocol == kProtoTcp && (frame->ports->tcp_flags & kTcpSyn) &&
-            !(frame->ports->tcp_flags & kTcpAck))
-          send_to_guest(build_tcp_reset(*frame));
+        deny(*frame, v);
         return;
     }
+  }
+
+  void deny(const Frame& frame, const Verdict& v) {
+    count(false, v.reason);
+    if (v.dst != 0) log_denied_once(fmt::format("{}:{} ({})", format_ipv4(v.dst), v.dst_port, v.reason));
+    // A denied connect fails at once (ECONNREFUSED) rather than after the guest's SYN retries.
+    if (frame.ports && frame.ipv4->protocol == kProtoTcp && (frame.ports->tcp_flags & kTcpSyn) &&
+        !(frame.ports->tcp_flags & kTcpAck))
+      send_to_guest(build_tcp_reset(frame));
+  }
+
+  // Whether slirp already holds config.max_guest_flows host sockets. Asked per new flow, never per
+  // segment: listing slirp's sockets costs a few microseconds per socket. At the cap a UDP datagram is
+  // refused even for a flow slirp already has (slirp does not tell which datagrams open sockets).
+  bool at_flow_cap() {
+    char* listing = slirp_connection_info(slirp);
+    size_t flows = listing ? count_slirp_flows(listing) : 0;
+    g_free(listing);
+    return flows >= config.max_guest_flows;
   }
 
   void reply_dns(const LookupJob& job, ByteView payload) {
