@@ -7,8 +7,9 @@
 //    first label, and IP literals are rejected: an allowlist names hosts.
 //  - An allowlist with no hosts is deny-all. Ports restrict allowed hosts; no ports = any port.
 //  - Host loopback (slirp's 10.0.2.0/24 aliases of the host's 127.0.0.1) is denied in every mode unless
-//    allow_host_loopback; 127/8, 0/8, link-local 169.254/16 (cloud metadata), 100.100.100.200,
-//    multicast and broadcast destinations are always denied.
+//    allow_host_loopback; private networks and the host's own addresses unless allow_private_network;
+//    127/8, 0/8, link-local 169.254/16 (cloud metadata), 100.100.100.200, 168.63.129.16, multicast and
+//    broadcast destinations are always denied.
 #pragma once
 
 #include <nlohmann/json.hpp>
