@@ -1,9 +1,16 @@
 #include "net/filter.h"
 
+#include <algorithm>
+#include <iterator>
+
 namespace mcpvm::net {
 namespace {
 
 constexpr uint16_t kDnsPort = 53, kDotPort = 853, kDhcpServerPort = 67;
+// Cloud metadata services outside 169.254/16: they hand out credentials and instance secrets to
+// whoever asks from the VM's host, so no opt-in reaches them.
+constexpr Ipv4 kAlibabaMetadata = 0x646464c8;  // 100.100.100.200
+constexpr Ipv4 kAzureWireServer = 0xa83f8110;  // 168.63.129.16
 
 Verdict pass(std::string reason, Ipv4 dst = 0, uint16_t port = 0) {
   return {Action::pass, std::move(reason), dst, port};
@@ -28,33 +35,85 @@ const char* flow_kind(uint8_t protocol) {
   return "ip_other";
 }
 
+Verdict pass_new_flow(uint8_t protocol, Ipv4 dst, uint16_t port) {
+  return {Action::pass, flow_kind(protocol), dst, port, true};
+}
+
 }  // namespace
 
 std::string_view forbidden_destination(Ipv4 dst) {
   if (in_prefix(dst, 0x7f000000, 8)) return "loopback";
   if (in_prefix(dst, 0x00000000, 8)) return "unspecified";
   if (in_prefix(dst, 0xa9fe0000, 16)) return "link_local_metadata";
-  if (dst == 0x646464c8) return "link_local_metadata";  // 100.100.100.200
+  if (dst == kAlibabaMetadata || dst == kAzureWireServer) return "cloud_metadata";
   if (in_prefix(dst, 0xe0000000, 4)) return "multicast";
   if (in_prefix(dst, 0xf0000000, 4)) return "broadcast_reserved";
   return {};
 }
 
-EgressFilter::EgressFilter(EgressPolicy policy, VirtualNetwork vnet)
-    : policy_(std::move(policy)), vnet_(vnet) {}
+std::string_view private_destination(Ipv4 dst, const std::vector<Ipv4>& host_addresses) {
+  bool rfc1918 =
+      in_prefix(dst, 0x0a000000, 8) || in_prefix(dst, 0xac100000, 12) || in_prefix(dst, 0xc0a80000, 16);
+  bool carrier_nat = in_prefix(dst, 0x64400000, 10);  // RFC 6598: the provider's side of a CGNAT
+  if (rfc1918 || carrier_nat) return "private_network";
+  // The host's own addresses reach every host service bound to 0.0.0.0, public address or not.
+  if (std::find(host_addresses.begin(), host_addresses.end(), dst) != host_addresses.end())
+    return "host_address";
+  return {};
+}
+
+EgressFilter::EgressFilter(EgressPolicy policy, VirtualNetwork vnet, std::vector<Ipv4> host_addresses)
+    : policy_(std::move(policy)), vnet_(vnet), host_addresses_(std::move(host_addresses)) {}
 
 void EgressFilter::learn(Ipv4 address, Clock::time_point expiry) {
-  auto& current = learned_[address];
-  if (expiry > current) current = expiry;
+  // Only an allowlist admits by learned address; elsewhere learning would only grow the table.
+  if (policy_.mode != EgressMode::allowlist) return;
+  auto [entry, added] = learned_.try_emplace(address, expiry);
+  if (!added) {
+    entry->second = std::max(entry->second, expiry);
+    return;
+  }
+  if (learned_.size() > kMaxLearnedAddresses) forget_oldest();
+}
+
+void EgressFilter::forget_oldest() {
+  // Every answer admits for the same time, so the earliest expiry is the least recently answered.
+  auto oldest = std::min_element(learned_.begin(), learned_.end(),
+                                 [](const auto& a, const auto& b) { return a.second < b.second; });
+  learned_.erase(oldest);
 }
 
 bool EgressFilter::learned(Ipv4 address, Clock::time_point now) const {
+  if (declared_.contains(address)) return true;
   auto it = learned_.find(address);
   return it != learned_.end() && it->second > now;
 }
 
 void EgressFilter::forget_expired(Clock::time_point now) {
   std::erase_if(learned_, [&](const auto& e) { return e.second <= now; });
+}
+
+void EgressFilter::admit_declared(Ipv4 address) {
+  declared_.insert(address);
+}
+
+std::vector<Ipv4> EgressFilter::relayable(const std::vector<Ipv4>& answer) const {
+  std::vector<Ipv4> reachable;
+  std::copy_if(answer.begin(), answer.end(), std::back_inserter(reachable),
+               [&](Ipv4 a) { return destination_denied(a).empty(); });
+  return reachable;
+}
+
+std::string_view EgressFilter::destination_denied(Ipv4 dst) const {
+  if (auto reason = forbidden_destination(dst); !reason.empty()) return reason;
+  // Anything else sent to the DNS address (TCP/53, other ports) would reach the host's resolver.
+  if (dst == vnet_.dns) return "dns_bypass";
+  if (vnet_.contains(dst)) {  // slirp's aliases of the host's 127.0.0.1: their own opt-in
+    if (!policy_.allow_host_loopback) return "host_loopback";
+    return dst == (vnet_.network | ~vnet_.netmask) ? "broadcast_reserved" : "";
+  }
+  if (policy_.allow_private_network || declared_.contains(dst)) return {};
+  return private_destination(dst, host_addresses_);
 }
 
 Verdict EgressFilter::inspect(const Frame& frame, Clock::time_point now) const {
@@ -85,18 +144,12 @@ Verdict EgressFilter::inspect_ipv4(const Frame& frame, Clock::time_point now) co
 }
 
 Verdict EgressFilter::admit(uint8_t protocol, Ipv4 dst, uint16_t dport, Clock::time_point now) const {
-  if (auto reason = forbidden_destination(dst); !reason.empty()) return drop(std::string(reason), dst, dport);
-  // Anything else sent to the DNS address (TCP/53, other ports) would reach the host's resolver.
-  if (dst == vnet_.dns) return drop("dns_bypass", dst, dport);
-  bool host_loopback = vnet_.contains(dst);
-  if (host_loopback && !policy_.allow_host_loopback) return drop("host_loopback", dst, dport);
-  if (host_loopback && (dst == (vnet_.network | ~vnet_.netmask)))
-    return drop("broadcast_reserved", dst, dport);
+  if (auto reason = destination_denied(dst); !reason.empty()) return drop(std::string(reason), dst, dport);
   switch (policy_.mode) {
     case EgressMode::deny_all:
       return drop("deny_all", dst, dport);
     case EgressMode::allow_all:
-      return pass(flow_kind(protocol), dst, dport);
+      return pass_new_flow(protocol, dst, dport);
     case EgressMode::allowlist:
       break;
   }
@@ -107,7 +160,7 @@ Verdict EgressFilter::admit(uint8_t protocol, Ipv4 dst, uint16_t dport, Clock::t
   if (protocol != kProtoTcp) return drop(protocol == kProtoUdp ? "udp" : "protocol", dst, dport);
   if (!learned(dst, now)) return drop("raw_ip", dst, dport);
   if (!policy_.port_allowed(dport)) return drop("port", dst, dport);
-  return pass("tcp_connect", dst, dport);
+  return pass_new_flow(protocol, dst, dport);
 }
 
 }  // namespace mcpvm::net

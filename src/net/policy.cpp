@@ -154,7 +154,8 @@ nlohmann::json EgressPolicy::to_json() const {
   return {{"mode", to_string(mode)},
           {"allow_host", hosts_json},
           {"allow_port", ports},
-          {"allow_host_loopback", allow_host_loopback}};
+          {"allow_host_loopback", allow_host_loopback},
+          {"allow_private_network", allow_private_network}};
 }
 
 PermissionProfile parse_permission_profile(const nlohmann::json& j) {
@@ -168,7 +169,7 @@ PermissionProfile parse_permission_profile(const nlohmann::json& j) {
   reject_unknown(network, {"outbound"}, "permission profile: network");
   if (!network.contains("outbound")) return profile;
   const auto& out = network["outbound"];
-  reject_unknown(out, {"insecure_allow_all", "allow_host", "allow_port"},
+  reject_unknown(out, {"insecure_allow_all", "allow_host", "allow_port", "allow_private_network"},
                  "permission profile: network.outbound");
   bool allow_all =
       out.contains("insecure_allow_all") &&
@@ -196,6 +197,14 @@ PermissionProfile parse_permission_profile(const nlohmann::json& j) {
   profile.egress =
       allow_all ? EgressPolicy::allow_all()
                 : with_context("permission profile", [&] { return EgressPolicy::allowlist(hosts, ports); });
+  profile.egress.allow_private_network =
+      out.contains("allow_private_network") &&
+      get_typed<bool>(out["allow_private_network"],
+                      "permission profile: network.outbound.allow_private_network");
+  if (profile.egress.allow_private_network && profile.egress.mode == EgressMode::deny_all)
+    fail(
+        "permission profile: network.outbound: allow_private_network has no effect without "
+        "insecure_allow_all or allow_host");
   return profile;
 }
 

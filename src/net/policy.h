@@ -7,8 +7,9 @@
 //    first label, and IP literals are rejected: an allowlist names hosts.
 //  - An allowlist with no hosts is deny-all. Ports restrict allowed hosts; no ports = any port.
 //  - Host loopback (slirp's 10.0.2.0/24 aliases of the host's 127.0.0.1) is denied in every mode unless
-//    allow_host_loopback; 127/8, 0/8, link-local 169.254/16 (cloud metadata), 100.100.100.200,
-//    multicast and broadcast destinations are always denied.
+//    allow_host_loopback; private networks and the host's own addresses unless allow_private_network;
+//    127/8, 0/8, link-local 169.254/16 (cloud metadata), 100.100.100.200, 168.63.129.16, multicast and
+//    broadcast destinations are always denied.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -42,6 +43,10 @@ struct EgressPolicy {
   std::vector<HostPattern> hosts;  // allowlist only
   std::vector<uint16_t> ports;     // allowlist only; empty = any port
   bool allow_host_loopback = false;
+  // Lets flows reach private networks and the host's own addresses (see private_destination in
+  // filter.h): off by default in every mode, so neither allow-all nor a hostile DNS answer for an
+  // allowed name reaches the LAN.
+  bool allow_private_network = false;
 
   static EgressPolicy allow_all();
   static EgressPolicy deny_all();
@@ -55,7 +60,8 @@ struct EgressPolicy {
 
 // ToolHive's permission profile (https://docs.stacklok.com/toolhive): `none`, `network`, or a JSON file
 // {"read":[...], "write":[...], "network":{"outbound":{"insecure_allow_all":bool,"allow_host":[...],
-// "allow_port":[...]}}}. Strict: unknown fields and wrong types are errors.
+// "allow_port":[...], "allow_private_network":bool}}}. Strict: unknown fields and wrong types are errors.
+// allow_private_network is ours (ToolHive has no such key); it needs insecure_allow_all or allow_host.
 struct PermissionProfile {
   std::vector<std::string> read;  // mounts; not the network's business, passed on to the caller
   std::vector<std::string> write;

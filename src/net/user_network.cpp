@@ -1,6 +1,8 @@
 #include "net/user_network.h"
 
 #include <arpa/inet.h>
+#include <glib.h>
+#include <ifaddrs.h>
 #include <netdb.h>
 #include <poll.h>
 #include <slirp/libslirp.h>
@@ -25,6 +27,19 @@ namespace mcpvm::net {
 
 nlohmann::json NetworkCounters::to_json() const {
   return {{"allowed", allowed}, {"denied", denied}};
+}
+
+size_t count_slirp_flows(std::string_view listing) {
+  size_t flows = 0;
+  while (!listing.empty()) {
+    size_t end = std::min(listing.find('\n'), listing.size());
+    std::string_view line = listing.substr(0, end);
+    listing.remove_prefix(std::min(end + 1, listing.size()));
+    line.remove_prefix(std::min(line.find_first_not_of(' '), line.size()));
+    bool socket = line.starts_with("TCP[") || line.starts_with("UDP[") || line.starts_with("ICMP[");
+    if (socket && line.find("[HOST_FORWARD]") == std::string_view::npos) ++flows;
+  }
+  return flows;
 }
 
 namespace {
@@ -85,6 +100,18 @@ LookupResult resolve_on_host(LookupJob job) {
   return result;
 }
 
+// The host's IPv4 interface addresses: a guest connecting to one reaches the host's own services.
+std::vector<Ipv4> host_interface_addresses() {
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0) fail_errno("listing the host's interface addresses");
+  std::vector<Ipv4> addresses;
+  for (ifaddrs* i = list; i != nullptr; i = i->ifa_next)
+    if (i->ifa_addr != nullptr && i->ifa_addr->sa_family == AF_INET)
+      addresses.push_back(ntohl(reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr.s_addr));
+  ::freeifaddrs(list);
+  return addresses;
+}
+
 // slirp's DHCP server always offers a 24h lease; tests shorten it to watch the guest renew.
 void rewrite_dhcp_lease(Bytes& frame, uint32_t lease) {
   auto parsed = parse_frame(frame);
@@ -135,11 +162,14 @@ struct UserNetwork::Impl {
   std::vector<std::thread> resolvers;
   std::thread loop;
 
-  explicit Impl(UserNetworkConfig c) : config(std::move(c)), filter(config.policy, VirtualNetwork{}) {
+  explicit Impl(UserNetworkConfig c)
+      : config(std::move(c)), filter(config.policy, VirtualNetwork{}, host_interface_addresses()) {
     // The guest's /etc/hosts carries the --add-host entries, so it may never ask us for them: an entry
-    // whose name the policy allows is admitted from the start, for the VM's lifetime.
+    // whose name the policy allows is admitted from the start, for the VM's lifetime. The user wrote
+    // that address, so it is reachable even when private (db:10.0.0.5); a name the policy does not
+    // allow admits nothing.
     for (const auto& h : config.hosts)
-      if (config.policy.host_allowed(h.name)) filter.learn(h.address, Clock::time_point::max());
+      if (config.policy.host_allowed(h.name)) filter.admit_declared(h.address);
   }
 
   // --- counters and logging ---
@@ -194,6 +224,8 @@ struct UserNetwork::Impl {
       return;
     }
     Verdict v = filter.inspect(*frame, Clock::now());
+    if (v.action == Action::pass && v.opens_flow && at_flow_cap())
+      v = {Action::drop, "flow_cap", v.dst, v.dst_port};
     switch (v.action) {
       case Action::pass:
         count(true, v.reason);
@@ -203,14 +235,28 @@ struct UserNetwork::Impl {
         answer_dns(*frame);
         return;
       case Action::drop:
-        count(false, v.reason);
-        if (v.dst != 0) log_denied_once(fmt::format("{}:{} ({})", format_ipv4(v.dst), v.dst_port, v.reason));
-        // A denied connect fails at once (ECONNREFUSED) rather than after the guest's SYN retries.
-        if (frame->ports && frame->ipv4->protocol == kProtoTcp && (frame->ports->tcp_flags & kTcpSyn) &&
-            !(frame->ports->tcp_flags & kTcpAck))
-          send_to_guest(build_tcp_reset(*frame));
+        deny(*frame, v);
         return;
     }
+  }
+
+  void deny(const Frame& frame, const Verdict& v) {
+    count(false, v.reason);
+    if (v.dst != 0) log_denied_once(fmt::format("{}:{} ({})", format_ipv4(v.dst), v.dst_port, v.reason));
+    // A denied connect fails at once (ECONNREFUSED) rather than after the guest's SYN retries.
+    if (frame.ports && frame.ipv4->protocol == kProtoTcp && (frame.ports->tcp_flags & kTcpSyn) &&
+        !(frame.ports->tcp_flags & kTcpAck))
+      send_to_guest(build_tcp_reset(frame));
+  }
+
+  // Whether slirp already holds config.max_guest_flows host sockets. Asked per new flow, never per
+  // segment: listing slirp's sockets costs a few microseconds per socket. At the cap a UDP datagram is
+  // refused even for a flow slirp already has (slirp does not tell which datagrams open sockets).
+  bool at_flow_cap() {
+    char* listing = slirp_connection_info(slirp);
+    size_t flows = listing ? count_slirp_flows(listing) : 0;
+    g_free(listing);
+    return flows >= config.max_guest_flows;
   }
 
   void reply_dns(const LookupJob& job, ByteView payload) {
@@ -260,11 +306,25 @@ struct UserNetwork::Impl {
     lookup_cv.notify_one();
   }
 
+  // A host-resolved answer may name the LAN or the host (a hostile or split-horizon DNS server): those
+  // addresses are neither relayed nor learned. With none left the guest gets NOERROR without addresses
+  // (NODATA, as for AAAA): the name exists, only its addresses are withheld.
+  void drop_unreachable_addresses(LookupResult& r) {
+    auto reachable = filter.relayable(r.addresses);
+    if (reachable.size() == r.addresses.size()) return;
+    count(false, "dns_private_address");
+    log_denied_once(fmt::format("DNS answer for {}: private or host addresses withheld", r.job.query.name));
+    r.addresses = std::move(reachable);
+  }
+
   void finish_lookup(const LookupResult& r) {
     auto expiry = Clock::now() + std::max<std::chrono::seconds>(std::chrono::seconds(config.dns_answer_ttl),
                                                                 config.admission_ttl);
     for (Ipv4 a : r.addresses) filter.learn(a, expiry);
-    count(r.rcode == kDnsNoError, r.rcode == kDnsNoError ? "dns_answer" : "dns_failed");
+    if (r.rcode != kDnsNoError)
+      count(false, "dns_failed");
+    else
+      count(true, r.addresses.empty() ? "dns_empty" : "dns_answer");
     reply_dns(r.job, build_dns_response(r.job.query, r.rcode, r.addresses, config.dns_answer_ttl));
   }
 
@@ -290,7 +350,10 @@ struct UserNetwork::Impl {
       std::lock_guard lock(lookup_mutex);
       done.swap(results);
     }
-    for (const auto& r : done) finish_lookup(r);
+    for (auto& r : done) {
+      drop_unreachable_addresses(r);
+      finish_lookup(r);
+    }
   }
 
   // --- the loop ---

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -30,6 +31,13 @@ struct HostEntry {
   Ipv4 address = 0;
 };
 
+// Most host sockets slirp may hold for one guest at once (its TCP connections, UDP and ICMP flows, and
+// port-forwarded connections): each is a file descriptor of the runner, and a guest looping on connect()
+// must not exhaust them. Half the usual 1024 soft limit on open files leaves the runner its own fds;
+// far above what an MCP server keeps open, and room for churn: slirp keeps a socket 10 s in TIME_WAIT
+// when the remote side closed first, so ~50 such connections a second are sustained at the cap.
+constexpr size_t kMaxGuestFlows = 512;
+
 struct UserNetworkConfig {
   EgressPolicy policy;
   std::vector<PortForward> forwards;
@@ -41,6 +49,7 @@ struct UserNetworkConfig {
   // Rewrites the lease time in slirp's DHCP replies (slirp always says 24h); 0 keeps slirp's. Tests
   // use a few seconds to watch the guest renew.
   uint32_t dhcp_lease_seconds = 0;
+  size_t max_guest_flows = kMaxGuestFlows;  // tests use a few
 };
 
 struct NetworkCounters {
@@ -48,6 +57,11 @@ struct NetworkCounters {
   std::map<std::string, uint64_t> denied;
   nlohmann::json to_json() const;
 };
+
+// The flows in a slirp_connection_info() listing: one line per host socket ("  TCP[ESTABLISHED] 12 ...",
+// "  UDP[236 sec] ...", "  ICMP[...] ..."), not counting the header or the port forwards' listeners
+// ("[HOST_FORWARD]"). libslirp has no other way to tell how many sockets it holds.
+size_t count_slirp_flows(std::string_view connection_info);
 
 class UserNetwork {
  public:

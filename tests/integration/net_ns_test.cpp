@@ -38,6 +38,7 @@ using test::listen_loopback;
 using test::local_port;
 
 constexpr Ipv4 kHostLoopbackAlias = 0x0a000202;  // 10.0.2.2 -> host 127.0.0.1
+constexpr Ipv4 kLanAddress = 0xc0a80105;         // 192.168.1.5: only ever named in an answer, never dialled
 
 std::string bin_dir() {
   const char* dir = std::getenv("MCPVM_BIN_DIR");
@@ -45,7 +46,8 @@ std::string bin_dir() {
 }
 
 // The host's resolver during these tests: records every name asked; answers hostres.test with
-// 10.0.2.2 and everything else with NXDOMAIN.
+// 10.0.2.2, lan.test with a LAN address (as a hostile or split-horizon server would) and everything
+// else with NXDOMAIN.
 class ResolverSpy {
  public:
   void start() {
@@ -71,9 +73,10 @@ class ResolverSpy {
         std::lock_guard lock(mutex_);
         seen_.insert(parsed.query->name);
       }
-      bool known = parsed.query->name == "hostres.test";
-      Bytes answer =
-          build_dns_response(*parsed.query, known ? kDnsNoError : kDnsNxDomain, {kHostLoopbackAlias}, 30);
+      const std::string& name = parsed.query->name;
+      bool known = name == "hostres.test" || name == "lan.test";
+      Ipv4 address = name == "lan.test" ? kLanAddress : kHostLoopbackAlias;
+      Bytes answer = build_dns_response(*parsed.query, known ? kDnsNoError : kDnsNxDomain, {address}, 30);
       ::sendto(fd_.get(), answer.data(), answer.size(), 0, reinterpret_cast<sockaddr*>(&from), len);
     }
   }
@@ -144,7 +147,8 @@ class Guest {
 
 UserNetworkConfig allowlist_config(std::vector<uint16_t> ports, bool loopback = true) {
   UserNetworkConfig c;
-  c.policy = EgressPolicy::allowlist({"srv.test", "*.wild.test", "hostres.test"}, std::move(ports));
+  c.policy =
+      EgressPolicy::allowlist({"srv.test", "*.wild.test", "hostres.test", "lan.test"}, std::move(ports));
   c.policy.allow_host_loopback = loopback;
   c.hosts = {{"srv.test", kHostLoopbackAlias},
              {"deep.a.wild.test", kHostLoopbackAlias},
@@ -198,6 +202,18 @@ TEST(NetNamespace, NameNotAllowedIsNxdomainAndNeverReachesTheHostResolver) {
   EXPECT_EQ(allowed.status.code(), 0) << allowed.out;
   EXPECT_TRUE(resolver_spy().saw("hostres.test"));
   EXPECT_GE(guest.denied("dns_name"), 2u);
+}
+
+TEST(NetNamespace, HostileAnswerNamingTheLanIsWithheld) {
+  // lan.test is allowed, and the host's resolver answers it with 192.168.1.5: the guest must not learn
+  // that address (the filter would then admit it). It gets NOERROR without addresses. The test only
+  // resolves: nothing dials the LAN address.
+  Guest guest(allowlist_config({}));
+  auto r = guest.lookup("lan.test");
+  EXPECT_TRUE(resolver_spy().saw("lan.test"));
+  EXPECT_EQ(r.out.find("192.168.1.5"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("NXDOMAIN"), std::string::npos) << r.out;
+  EXPECT_GE(guest.denied("dns_private_address"), 1u) << guest.counters();
 }
 
 TEST(NetNamespace, RawIpOfAReachableServerFails) {

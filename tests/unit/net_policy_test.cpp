@@ -88,6 +88,25 @@ TEST(NetProfile, StrictAboutUnknownFieldsAndTypes) {
       EgressMode::deny_all);
 }
 
+TEST(NetProfile, AllowPrivateNetworkIsAnOptIn) {
+  auto outbound = [](const char* fields) {
+    return parse_permission_profile(
+        nlohmann::json::parse(fmt::format(R"({{"network":{{"outbound":{{{}}}}}}})", fields)));
+  };
+  EXPECT_FALSE(outbound(R"("allow_host": ["a.test"])").egress.allow_private_network);
+  EXPECT_TRUE(
+      outbound(R"("allow_host": ["a.test"], "allow_private_network": true)").egress.allow_private_network);
+  EXPECT_TRUE(
+      outbound(R"("insecure_allow_all": true, "allow_private_network": true)").egress.allow_private_network);
+  EXPECT_FALSE(load_permission_profile("network").egress.allow_private_network);
+  EXPECT_EQ(outbound(R"("allow_host": ["a.test"], "allow_private_network": true)")
+                .egress.to_json()["allow_private_network"],
+            true);
+  // A wrong type, and an opt-in that a deny-all profile would silently ignore, are errors.
+  EXPECT_THROW(outbound(R"("allow_host": ["a.test"], "allow_private_network": "yes")"), Error);
+  EXPECT_THROW(outbound(R"("allow_private_network": true)"), Error);
+}
+
 TEST(NetProfile, MissingOrInvalidFileIsAnError) {
   EXPECT_THROW(load_permission_profile("/nonexistent/profile.json"), Error);
 }
@@ -125,6 +144,32 @@ TEST(NetFilter, LearnedAddressesExpire) {
   EXPECT_FALSE(f.learned(kRemote, Clock::now()));
 }
 
+TEST(NetFilter, OnlyAnAllowlistLearnsAddresses) {
+  // Nothing consults learned addresses outside an allowlist: learning there would only grow the table.
+  for (const auto& policy : {EgressPolicy::allow_all(), EgressPolicy::deny_all()}) {
+    EgressFilter f(policy, {});
+    f.learn(kRemote, Clock::now() + 60s);
+    EXPECT_EQ(f.learned_count(), 0u) << to_string(policy.mode);
+  }
+}
+
+TEST(NetFilter, LearnedAddressesAreCappedOldestAnswerFirst) {
+  EgressFilter f(EgressPolicy::allowlist({"a.test"}, {}), {});
+  constexpr Ipv4 kDeclared = 0x02000001, kFirst = 0x01000000;
+  f.admit_declared(kDeclared);
+  auto now = Clock::now();
+  constexpr size_t kExtra = 10;
+  for (size_t i = 0; i < kMaxLearnedAddresses + kExtra; ++i)  // each answer later than the previous one
+    f.learn(kFirst + Ipv4(i), now + 600s + std::chrono::milliseconds(i));
+  EXPECT_LE(f.learned_count(), kMaxLearnedAddresses + 1);
+  EXPECT_FALSE(f.learned(kFirst, now));
+  EXPECT_FALSE(f.learned(kFirst + kExtra - 1, now));
+  EXPECT_TRUE(f.learned(kFirst + kExtra, now));
+  EXPECT_TRUE(f.learned(kFirst + Ipv4(kMaxLearnedAddresses + kExtra - 1), now));
+  // The user's --add-host addresses are not the guest's to evict.
+  EXPECT_TRUE(f.learned(kDeclared, now));
+}
+
 TEST(NetFilter, DnsIsInterceptedAndNeverForwarded) {
   EgressFilter f(EgressPolicy::allow_all(), {});
   EXPECT_EQ(inspect(f, test::udp_frame(kGuest, kDns, 5353, 53)).action, Action::answer_dns);
@@ -151,7 +196,80 @@ TEST(NetFilter, ForbiddenDestinationsInEveryMode) {
   EXPECT_EQ(inspect(f, test::tcp_frame(kGuest, 0xa9fea9fe, 1000, 80, kTcpSyn)).reason, "link_local_metadata");
   EXPECT_EQ(inspect(f, test::tcp_frame(kGuest, 0x7f000001, 1000, 80, kTcpSyn)).reason, "loopback");
   EXPECT_EQ(inspect(f, test::udp_frame(kGuest, 0xe0000001, 1000, 80)).reason, "multicast");
-  EXPECT_EQ(inspect(f, test::tcp_frame(kGuest, 0x646464c8, 1000, 80, kTcpSyn)).reason, "link_local_metadata");
+  EXPECT_EQ(inspect(f, test::tcp_frame(kGuest, 0x646464c8, 1000, 80, kTcpSyn)).reason, "cloud_metadata");
+  EXPECT_EQ(inspect(f, test::tcp_frame(kGuest, 0xa83f8110, 1000, 80, kTcpSyn)).reason, "cloud_metadata");
+}
+
+// 10/8, 172.16/12, 192.168/16, 100.64/10: the LAN (or the provider's), never the internet.
+constexpr Ipv4 kPrivate[] = {0x0a010203, 0x0affffff, 0xac100001, 0xac1fffff,
+                             0xc0a80101, 0x64400001, 0x647fffff};
+constexpr Ipv4 kPublicNeighbours[] = {0x0b000001, 0xac0fffff, 0xac200000, 0xc0a90000, 0x643fffff, 0x64800000};
+constexpr Ipv4 kHostAddress = 0xcb007107;  // 203.0.113.7: stands for the host's own public address
+
+TEST(NetFilter, PrivateDestinationsDeniedInEveryMode) {
+  auto allowlist = EgressPolicy::allowlist({"a.test"}, {});
+  for (const auto& policy : {EgressPolicy::allow_all(), allowlist}) {
+    EgressFilter f(policy, {}, {kHostAddress});
+    for (Ipv4 a : kPrivate) {
+      f.learn(a, Clock::now() + 60s);  // as if a hostile DNS answer for an allowed name named it
+      EXPECT_EQ(inspect(f, test::tcp_frame(kGuest, a, 1000, 443, kTcpSyn)).reason, "private_network")
+          << format_ipv4(a) << " under " << to_string(policy.mode);
+      EXPECT_EQ(inspect(f, test::udp_frame(kGuest, a, 1000, 443)).action, Action::drop) << format_ipv4(a);
+    }
+    f.learn(kHostAddress, Clock::now() + 60s);
+    EXPECT_EQ(inspect(f, test::tcp_frame(kGuest, kHostAddress, 1000, 22, kTcpSyn)).reason, "host_address");
+  }
+  EgressFilter open(EgressPolicy::allow_all(), {}, {kHostAddress});
+  for (Ipv4 a : kPublicNeighbours)
+    EXPECT_EQ(inspect(open, test::tcp_frame(kGuest, a, 1000, 443, kTcpSyn)).action, Action::pass)
+        << format_ipv4(a);
+}
+
+TEST(NetFilter, AllowPrivateNetworkOpensTheLanButNotMetadataOrHostLoopback) {
+  auto policy = EgressPolicy::allow_all();
+  policy.allow_private_network = true;
+  EgressFilter f(policy, {}, {kHostAddress});
+  for (Ipv4 a : {kPrivate[0], kPrivate[2], kPrivate[4], kPrivate[5], kHostAddress})
+    EXPECT_EQ(inspect(f, test::tcp_frame(kGuest, a, 1000, 443, kTcpSyn)).action, Action::pass)
+        << format_ipv4(a);
+  EXPECT_EQ(inspect(f, test::tcp_frame(kGuest, 0xa9fea9fe, 1000, 80, kTcpSyn)).reason, "link_local_metadata");
+  EXPECT_EQ(inspect(f, test::tcp_frame(kGuest, 0xa83f8110, 1000, 80, kTcpSyn)).reason, "cloud_metadata");
+  EXPECT_EQ(inspect(f, test::tcp_frame(kGuest, kGateway, 1000, 80, kTcpSyn)).reason, "host_loopback");
+  auto list = EgressPolicy::allowlist({"a.test"}, {443});
+  list.allow_private_network = true;
+  EgressFilter learned(list, {});
+  EXPECT_EQ(inspect(learned, test::tcp_frame(kGuest, kPrivate[0], 1000, 443, kTcpSyn)).reason, "raw_ip");
+  learned.learn(kPrivate[0], Clock::now() + 60s);
+  EXPECT_EQ(inspect(learned, test::tcp_frame(kGuest, kPrivate[0], 1000, 443, kTcpSyn)).action, Action::pass);
+}
+
+TEST(NetFilter, DeclaredHostIsReachableEvenWhenPrivate) {
+  // --add-host db.test:10.0.0.5 whose name the policy allows: the user asked for that address.
+  constexpr Ipv4 kDb = 0x0a000005;
+  EgressFilter open(EgressPolicy::allow_all(), {});
+  open.admit_declared(kDb);
+  EXPECT_EQ(inspect(open, test::tcp_frame(kGuest, kDb, 1000, 5432, kTcpSyn)).action, Action::pass);
+  EXPECT_EQ(inspect(open, test::tcp_frame(kGuest, kDb + 1, 1000, 5432, kTcpSyn)).reason, "private_network");
+  EgressFilter list(EgressPolicy::allowlist({"db.test"}, {5432}), {});
+  list.admit_declared(kDb);
+  EXPECT_EQ(inspect(list, test::tcp_frame(kGuest, kDb, 1000, 5432, kTcpSyn)).action, Action::pass);
+  EXPECT_EQ(inspect(list, test::tcp_frame(kGuest, kDb, 1000, 22, kTcpSyn)).reason, "port");
+}
+
+TEST(NetFilter, AnswersKeepOnlyAddressesTheGuestMayReach) {
+  const std::vector<Ipv4> answer = {kRemote,      0x0a000005, 0x7f000001, 0xa9fea9fe,
+                                    kHostAddress, 0x0a000202, 0x08080808};
+  EgressFilter closed(EgressPolicy::allowlist({"a.test"}, {}), {}, {kHostAddress});
+  EXPECT_EQ(closed.relayable(answer), (std::vector<Ipv4>{kRemote, 0x08080808}));
+  auto policy = EgressPolicy::allowlist({"a.test"}, {});
+  policy.allow_private_network = true;
+  EgressFilter open(policy, {}, {kHostAddress});
+  EXPECT_EQ(open.relayable(answer), (std::vector<Ipv4>{kRemote, 0x0a000005, kHostAddress, 0x08080808}));
+  // slirp's 10.0.2.2 is the host's 127.0.0.1: its own opt-in, not the LAN's.
+  policy.allow_private_network = false;
+  policy.allow_host_loopback = true;
+  EgressFilter loopback(policy, {}, {kHostAddress});
+  EXPECT_EQ(loopback.relayable(answer), (std::vector<Ipv4>{kRemote, 0x0a000202, 0x08080808}));
 }
 
 TEST(NetFilter, DenyAllDeniesEverythingButArpDhcpAndDns) {

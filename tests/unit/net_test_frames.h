@@ -24,6 +24,13 @@ inline Bytes ipv4_frame(Ipv4 src, Ipv4 dst, uint8_t protocol, const Bytes& l4) {
   return f;
 }
 
+inline void store_u16(Bytes& frame, size_t at, uint16_t value) {
+  frame[at] = static_cast<uint8_t>(value >> 8);
+  frame[at + 1] = static_cast<uint8_t>(value);
+}
+
+// Valid IPv4 header and TCP checksums, so that slirp (which drops segments with bad checksums) takes
+// the frame when the filter lets it through.
 inline Bytes tcp_frame(Ipv4 src, Ipv4 dst, uint16_t sport, uint16_t dport, uint8_t flags) {
   Bytes tcp;
   put_u16(tcp, sport);
@@ -34,7 +41,12 @@ inline Bytes tcp_frame(Ipv4 src, Ipv4 dst, uint16_t sport, uint16_t dport, uint8
   tcp.push_back(flags);
   put_u16(tcp, 65535);
   put_u32(tcp, 0);
-  return ipv4_frame(src, dst, kProtoTcp, tcp);
+  uint32_t pseudo = (src >> 16) + (src & 0xffff) + (dst >> 16) + (dst & 0xffff) + kProtoTcp +
+                    static_cast<uint32_t>(tcp.size());
+  store_u16(tcp, 16, internet_checksum(tcp, pseudo));
+  Bytes frame = ipv4_frame(src, dst, kProtoTcp, tcp);
+  store_u16(frame, 14 + 10, internet_checksum(ByteView(frame).subspan(14, 20)));
+  return frame;
 }
 
 inline Bytes udp_frame(Ipv4 src, Ipv4 dst, uint16_t sport, uint16_t dport, const Bytes& payload = {}) {

@@ -1,10 +1,12 @@
 // UserNetwork at its socket: frames in QEMU's framing, as a hostile guest could send them. No root,
 // no namespace: the test writes frames to the guest end and reads what comes back.
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 
 #include <optional>
+#include <stdexcept>
 
 #include "net/dns.h"
 #include "net/frame_stream.h"
@@ -111,6 +113,23 @@ TEST(NetUserNetwork, AnswersAllowedNamesAndNxdomainsTheRest) {
   EXPECT_EQ(c.denied["dns_name"], 1u);
 }
 
+TEST(NetUserNetwork, HostAnswersWithPrivateAddressesAreNotRelayed) {
+  // The host resolves localhost through /etc/hosts to 127.0.0.1: an allowed name whose only address the
+  // guest may not reach (a hostile DNS answer naming the LAN behaves the same). The guest gets NOERROR
+  // without addresses (NODATA), and nothing is learned.
+  UserNetworkConfig config;
+  config.policy = EgressPolicy::allowlist({"localhost"}, {});
+  Wire wire(std::move(config));
+  wire.query(4, "localhost");
+  Bytes a = wire.next_dns_answer(10s);
+  ASSERT_FALSE(a.empty());
+  EXPECT_EQ(get_u16(a, 2) & 0xf, kDnsNoError);
+  EXPECT_EQ(get_u16(a, 6), 0) << "answers";
+  auto c = wire.counters();
+  EXPECT_EQ(c.denied["dns_private_address"], 1u);
+  EXPECT_EQ(c.allowed["dns_answer"], 0u);
+}
+
 TEST(NetUserNetwork, DeniedConnectIsRefusedAtOnce) {
   Wire wire(allowlist());
   // Never answered by our DNS (x.wild.test is 1.2.3.4): a raw-IP connect, denied before slirp sees it.
@@ -126,6 +145,68 @@ TEST(NetUserNetwork, DeniedConnectIsRefusedAtOnce) {
   EXPECT_EQ(f->ports->tcp_flags, kTcpRst | kTcpAck);
   EXPECT_EQ(get_u32(*reset, 14 + 20 + 8), 2u);  // ack = the SYN's seq (1) + 1
   EXPECT_EQ(wire.counters().denied["raw_ip"], 1u);
+}
+
+TEST(NetUserNetwork, CountsSlirpFlowsFromItsConnectionListing) {
+  // As libslirp 4.7 prints it (misc.c slirp_connection_info); port forward listeners are not flows.
+  constexpr std::string_view kListing =
+      "  Protocol[State]    FD  Source Address  Port   Dest. Address  Port RecvQ SendQ\n"
+      "  TCP[HOST_FORWARD]   6       127.0.0.1 40123       10.0.2.15  8080     0     0\n"
+      "  TCP[SYN_RCVD]      11       10.0.2.15 41003        10.0.2.2 34543     0     0\n"
+      "  TCP[ESTABLISHED]    9       10.0.2.15 41002    93.184.216.34   443     0     0\n"
+      "  UDP[236 sec]       12       10.0.2.15 41004         1.1.1.1   123     0     0\n"
+      "  ICMP[5 sec]        13       10.0.2.15     0         1.1.1.1     0     0     0\n";
+  EXPECT_EQ(count_slirp_flows(kListing), 4u);
+  EXPECT_EQ(count_slirp_flows(kListing.substr(0, 80)), 0u);  // the header alone
+  EXPECT_EQ(count_slirp_flows(""), 0u);
+  EXPECT_EQ(count_slirp_flows("TCP["), 1u);  // no trailing newline
+}
+
+// A listener on 127.0.0.1 that never accepts: the kernel completes connections into its backlog, so
+// each connection slirp opens for the guest holds one host socket, as a flood of guest connects would.
+class LoopbackListener {
+ public:
+  LoopbackListener() : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof a;
+    if (::bind(fd_.get(), reinterpret_cast<sockaddr*>(&a), length) != 0 || ::listen(fd_.get(), 128) != 0 ||
+        ::getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&a), &length) != 0)
+      throw std::runtime_error("loopback listener");
+    port_ = ntohs(a.sin_port);
+  }
+  uint16_t port() const { return port_; }
+
+ private:
+  UniqueFd fd_;
+  uint16_t port_ = 0;
+};
+
+TEST(NetUserNetwork, ConcurrentGuestFlowsAreCapped) {
+  constexpr size_t kCap = 8;
+  constexpr Ipv4 kHost = 0x0a000202;  // the host's 127.0.0.1
+  LoopbackListener listener;
+  UserNetworkConfig config;
+  config.policy.allow_host_loopback = true;
+  config.max_guest_flows = kCap;
+  Wire wire(std::move(config));
+  auto reset_to = [&](uint16_t guest_port, std::chrono::milliseconds timeout) {
+    return wire.next_frame(
+        [&](const Frame& p) {
+          return p.ports && p.ports->dst_port == guest_port && (p.ports->tcp_flags & kTcpRst);
+        },
+        timeout);
+  };
+  for (uint16_t i = 0; i < kCap; ++i)
+    wire.send_frame(
+        test::tcp_frame(kGuest, kHost, static_cast<uint16_t>(41000 + i), listener.port(), kTcpSyn));
+  EXPECT_FALSE(reset_to(41000, 300ms)) << "a flow under the cap was refused";
+  wire.send_frame(test::tcp_frame(kGuest, kHost, 41100, listener.port(), kTcpSyn));
+  EXPECT_TRUE(reset_to(41100, 3s)) << "the flow over the cap was not refused";
+  auto c = wire.counters();
+  EXPECT_EQ(c.allowed["tcp_connect"], kCap);
+  EXPECT_EQ(c.denied["flow_cap"], 1u);
 }
 
 TEST(NetUserNetwork, SurvivesHostileFramesAndResynchronizes) {
