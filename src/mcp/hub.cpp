@@ -394,9 +394,9 @@ void Hub::from_upstream(json message) {
   }
 }
 
-void Hub::upstream_junk(std::string_view line) {
+void Hub::upstream_junk(std::string_view line, std::string_view why) {
   ++counters_.junk_lines;
-  log::warn("mcp: server wrote a non-JSON-RPC line ({} bytes): {:.200}", line.size(), line);
+  log::warn("mcp: dropping output of the server ({}, {} bytes): {:.200}", why, line.size(), line);
 }
 
 void Hub::on_response(json response) {

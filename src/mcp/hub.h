@@ -101,7 +101,8 @@ class Hub {
 
   // ---- server -> client
   void from_upstream(json message);
-  void upstream_junk(std::string_view line);
+  // Output of the server that is not an acceptable message (`why`): logged and counted, never forwarded.
+  void upstream_junk(std::string_view line, std::string_view why);
   // The upstream is gone (process exited, connection failed): every open request gets an error now and
   // every later one at once.
   void upstream_failed(const std::string& reason);

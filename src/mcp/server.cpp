@@ -192,7 +192,7 @@ class StdioLink : public UpstreamLink {
       size_t n = co_await net::async_read_until(in_, net::dynamic_buffer(buf, max_line_), '\n',
                                                 net::redirect_error(net::use_awaitable, ec));
       if (ec == net::error::not_found) {  // the line outgrew max_line
-        if (!skipping) peer_.on_junk(std::string_view(buf).substr(0, 200));
+        if (!skipping) peer_.on_junk(std::string_view(buf).substr(0, 200), "longer than the message limit");
         skipping = true;
         buf.clear();
         continue;
@@ -208,11 +208,12 @@ class StdioLink : public UpstreamLink {
       if (skipping) {
         skipping = false;
       } else if (line.find_first_not_of(" \t") != std::string_view::npos) {
-        json message = json::parse(line.begin(), line.end(), nullptr, false);
+        bool too_deep = false;
+        json message = parse_untrusted_json(line, &too_deep);
         if (message.is_object())
           peer_.on_message(std::move(message));
         else
-          peer_.on_junk(line);
+          peer_.on_junk(line, too_deep ? too_deep_reason() : "not a JSON object");
       }
       buf.erase(0, n);
     }
@@ -241,7 +242,7 @@ class HubPeer : public MessagePeer {
  public:
   explicit HubPeer(Hub& hub) : hub_(hub) {}
   void on_message(json message) override { hub_.from_upstream(std::move(message)); }
-  void on_junk(std::string_view line) override { hub_.upstream_junk(line); }
+  void on_junk(std::string_view line, std::string_view why) override { hub_.upstream_junk(line, why); }
   void on_closed(const std::string& reason) override { hub_.upstream_failed(reason); }
 
  private:

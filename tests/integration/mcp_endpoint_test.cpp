@@ -7,7 +7,11 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <poll.h>
+
+#include <atomic>
 #include <cstdlib>
+#include <functional>
 #include <thread>
 
 #include "mcp/endpoint.h"
@@ -41,16 +45,20 @@ size_t header_line(char* p, size_t size, size_t n, void* out) {
 }
 
 HttpResult http(const std::string& method, const std::string& url, const std::string& body,
-                const std::string& session = "") {
+                const std::string& session = "", const std::vector<std::string>& extra_headers = {}) {
   HttpResult r;
   CURL* c = curl_easy_init();
   curl_slist* h = nullptr;
+  for (const auto& line : extra_headers) h = curl_slist_append(h, line.c_str());
   h = curl_slist_append(h, "Content-Type: application/json");
   h = curl_slist_append(h, "Accept: application/json, text/event-stream");
   if (!session.empty()) h = curl_slist_append(h, ("Mcp-Session-Id: " + session).c_str());
   curl_easy_setopt(c, CURLOPT_URL, url.c_str());
   curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
-  if (method == "POST") curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.c_str());
+  if (method == "POST") {
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data());
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+  }
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
@@ -84,6 +92,15 @@ size_t count_of(const std::string& text, const std::string& what) {
   size_t n = 0;
   for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
   return n;
+}
+
+// Polls pred until it holds or 5 s pass (status() is a snapshot refreshed a few times a second).
+bool eventually(const std::function<bool()>& pred) {
+  for (int i = 0; i < 100; ++i) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return pred();
 }
 
 std::string demo_server() {
@@ -186,6 +203,139 @@ TEST_F(KeepaliveTest, IdleStreamsGetKeepaliveComments) {
   std::string legacy = read_stream_for(endpoint_->sse_url(), "", 1500);
   EXPECT_EQ(legacy.rfind("event: endpoint\n", 0), 0u) << legacy;
   EXPECT_GE(count_of(legacy, ": keep-alive\n\n"), 3u) << legacy;
+}
+
+// A hostile MCP server on the endpoint's stdio fds, played by the test: every request line the
+// endpoint writes is answered with what `script` returns (raw text, written as is); initialize gets a
+// normal answer. Notifications and responses from the endpoint are ignored.
+class ScriptedGuest {
+ public:
+  using Script = std::function<std::string(const json& request)>;
+  explicit ScriptedGuest(Script script) : script_(std::move(script)) {
+    int to_guest[2], from_guest[2];
+    if (::pipe2(to_guest, O_CLOEXEC) != 0 || ::pipe2(from_guest, O_CLOEXEC) != 0) std::abort();
+    guest_in_ = UniqueFd(to_guest[0]);
+    endpoint_out_ = UniqueFd(to_guest[1]);
+    endpoint_in_ = UniqueFd(from_guest[0]);
+    guest_out_ = UniqueFd(from_guest[1]);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~ScriptedGuest() {
+    stop_ = true;
+    thread_.join();
+  }
+  StdioUpstream upstream() const { return {endpoint_in_.get(), endpoint_out_.get()}; }
+
+  static std::string answer(const json& id, const json& result) {
+    return json{{"jsonrpc", "2.0"}, {"id", id}, {"result", result}}.dump() + "\n";
+  }
+
+ private:
+  void serve() {
+    std::string buf;
+    char chunk[65536];
+    while (!stop_) {
+      pollfd p{guest_in_.get(), POLLIN, 0};
+      if (::poll(&p, 1, 50) <= 0) continue;
+      ssize_t n = ::read(guest_in_.get(), chunk, sizeof chunk);
+      if (n <= 0) return;
+      buf.append(chunk, static_cast<size_t>(n));
+      for (size_t nl; (nl = buf.find('\n')) != std::string::npos; buf.erase(0, nl + 1)) {
+        json m = json::parse(buf.substr(0, nl), nullptr, false);
+        if (!m.is_object() || !m.contains("method") || !m.contains("id")) continue;
+        write_all(m["method"] == "initialize" ? initialize_answer(m["id"]) : script_(m));
+      }
+    }
+  }
+  static std::string initialize_answer(const json& id) {
+    return answer(id, {{"protocolVersion", "2025-06-18"},
+                       {"capabilities", {{"tools", json::object()}}},
+                       {"serverInfo", {{"name", "scripted-guest"}, {"version", "1"}}}});
+  }
+  void write_all(const std::string& text) {
+    for (size_t done = 0; done < text.size();) {
+      ssize_t n = ::write(guest_out_.get(), text.data() + done, text.size() - done);
+      if (n <= 0) return;
+      done += static_cast<size_t>(n);
+    }
+  }
+
+  Script script_;
+  UniqueFd guest_in_, guest_out_, endpoint_in_, endpoint_out_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+// An endpoint in front of a ScriptedGuest.
+class HostileGuestTest : public ::testing::Test {
+ protected:
+  void start(ScriptedGuest::Script script) {
+    guest_ = std::make_unique<ScriptedGuest>(std::move(script));
+    endpoint_ = std::make_unique<Endpoint>(
+        EndpointConfig{.upstream = guest_->upstream(), .request_timeout = std::chrono::seconds(5)});
+    thread_ = std::thread([this] { endpoint_->run(); });
+  }
+  void TearDown() override {
+    if (endpoint_) {
+      endpoint_->stop();
+      thread_.join();
+    }
+  }
+  std::string initialize() {
+    auto r = http("POST", endpoint_->url(),
+                  R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18",)"
+                  R"("capabilities":{},"clientInfo":{"name":"t","version":"1"}}})");
+    EXPECT_EQ(r.status, 200) << r.body;
+    return r.session;
+  }
+  HttpResult call(const std::string& session, const std::string& tool, int id = 7) {
+    json req = {{"jsonrpc", "2.0"}, {"id", id}, {"method", "tools/call"}, {"params", {{"name", tool}}}};
+    return http("POST", endpoint_->url(), req.dump(), session);
+  }
+
+  std::unique_ptr<ScriptedGuest> guest_;
+  std::unique_ptr<Endpoint> endpoint_;
+  std::thread thread_;
+};
+
+std::string nesting_bomb(size_t levels) {
+  return std::string(levels, '[') + std::string(levels, ']');
+}
+
+// Issue 19: ~2 MB of nested arrays used to overflow the endpoint's stack (the runner and its VM died).
+TEST_F(EndpointTest, NestingBombBodyGetsParseErrorAndEndpointKeepsServing) {
+  auto bare = http("POST", endpoint_->url(), nesting_bomb(1 << 20));
+  EXPECT_EQ(bare.status, 400);
+  EXPECT_EQ(json::parse(bare.body)["error"]["code"], -32700) << bare.body;
+  EXPECT_NE(bare.body.find("deeper than 128 levels"), std::string::npos) << bare.body;
+  std::string s = initialize();
+  json deep_params = {{"jsonrpc", "2.0"}, {"id", 2}, {"method", "tools/call"}};
+  std::string body = deep_params.dump();
+  body.insert(body.size() - 1, R"(,"params":)" + nesting_bomb(1 << 20));
+  auto r = http("POST", endpoint_->url(), body, s);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(json::parse(r.body)["error"]["code"], -32700) << r.body;
+  auto ok = http(
+      "POST", endpoint_->url(),
+      R"({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"add","arguments":{"a":1,"b":2}}})",
+      s);
+  EXPECT_EQ(json::parse(ok.body)["result"]["structuredContent"]["sum"], 3) << ok.body;
+}
+
+// A guest line nested too deep is dropped (and counted), never crashing the endpoint; the guest's
+// next, sane answer still reaches the client.
+TEST_F(HostileGuestTest, NestingBombFromGuestIsDroppedAndEndpointKeepsServing) {
+  start([](const json& request) {
+    json id = request["id"];
+    std::string bomb =
+        R"({"jsonrpc":"2.0","id":)" + id.dump() + R"(,"result":)" + nesting_bomb(1 << 20) + "}\n";
+    return bomb + ScriptedGuest::answer(id, {{"content", json::array()}, {"isError", false}});
+  });
+  std::string s = initialize();
+  auto r = call(s, "anything");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_TRUE(json::parse(r.body)["result"].contains("content")) << r.body.substr(0, 300);
+  EXPECT_TRUE(eventually([&] { return endpoint_->status().hub.junk_lines == 1; }));
 }
 
 }  // namespace

@@ -46,6 +46,40 @@ TEST(McpJsonRpc, ParseBodyAcceptsSingleAndBatch) {
   EXPECT_EQ(batch.messages.size(), 2u);
 }
 
+// A ~2 MB nesting bomb must be refused before anything recursive (dump, copy, compare) walks it.
+TEST(McpJsonRpc, ParseBodyRefusesNestingBombs) {
+  const std::string bomb = std::string(1 << 20, '[') + std::string(1 << 20, ']');
+  auto r = parse_body(bomb);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.error["error"]["code"], rpc::kParseError);
+  EXPECT_NE(r.error["error"]["message"].get<std::string>().find("128"), std::string::npos) << r.error;
+
+  // Deep params in an otherwise valid request: refused too, not forwarded.
+  const std::string deep_params = R"({"jsonrpc":"2.0","id":1,"method":"x","params":)" +
+                                  std::string(100000, '[') + std::string(100000, ']') + "}";
+  EXPECT_EQ(parse_body(deep_params).error["error"]["code"], rpc::kParseError);
+}
+
+TEST(McpJsonRpc, NestingLimitIsExact) {
+  auto nested = [](size_t levels) {  // {"a":{"a":...[]...}} with `levels` containers
+    std::string s;
+    for (size_t i = 1; i < levels; ++i) s += R"({"a":)";
+    s += "[]";
+    for (size_t i = 1; i < levels; ++i) s += "}";
+    return s;
+  };
+  EXPECT_FALSE(parse_untrusted_json(nested(kMaxJsonDepth)).is_discarded());
+  bool too_deep = false;
+  EXPECT_TRUE(parse_untrusted_json(nested(kMaxJsonDepth + 1), &too_deep).is_discarded());
+  EXPECT_TRUE(too_deep);
+  // Brackets inside strings (escaped quotes included) are text, not nesting.
+  const std::string in_string = R"({"s":"\")" + std::string(1000, '[') + R"(\\"})";
+  EXPECT_FALSE(parse_untrusted_json(in_string, &too_deep).is_discarded()) << in_string;
+  EXPECT_FALSE(too_deep);
+  EXPECT_TRUE(parse_untrusted_json("{nope", &too_deep).is_discarded());
+  EXPECT_FALSE(too_deep);
+}
+
 TEST(McpProtocol, VersionHeader) {
   EXPECT_FALSE(check_protocol_version_header(std::nullopt, "2025-06-18"));
   EXPECT_FALSE(check_protocol_version_header("2025-06-18", "2025-06-18"));
