@@ -279,6 +279,7 @@ struct Endpoint::Impl {
   HubPeer hub_peer{hub};
   net::steady_timer ticker{io};
   std::string base_url;
+  std::vector<std::string> allowed_hosts;  // config.allowed_hosts + the listen address
   bool stopping = false;
 
   mutable std::mutex status_mu;
@@ -371,6 +372,8 @@ void Endpoint::Impl::bind() {
   if (!ec) acceptor.bind(ep, ec);
   if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
   if (ec) fail("listening on {}:{}: {}", config.host, config.port, ec.message());
+  allowed_hosts = config.allowed_hosts;
+  if (!address.is_unspecified()) allowed_hosts.push_back(config.host);  // e.g. a LAN address given to bridge
   std::string host = address.is_v6() ? "[" + config.host + "]" : config.host;
   base_url = fmt::format("http://{}:{}", host, acceptor.local_endpoint().port());
 }
@@ -447,6 +450,10 @@ net::awaitable<void> Endpoint::Impl::serve(tcp::socket socket) {
 }
 
 net::awaitable<bool> Endpoint::Impl::handle(beast::tcp_stream& stream, Request& req) {
+  if (!host_allowed(header(req, "Host"), allowed_hosts))
+    co_return co_await reply(stream, req, http::status::forbidden,
+                             "Forbidden: the Host header must name a loopback address such as 127.0.0.1 "
+                             "(DNS-rebinding protection)");
   std::string_view path = target_path(req);
   const bool mcp_path = path == "/mcp" || path == "/mcp/";
   if ((mcp_path || path == "/sse" || path == "/messages" || path == "/messages/") &&

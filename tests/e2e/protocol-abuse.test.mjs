@@ -133,7 +133,7 @@ const steps = [
   ["oversized body -> 413", async () => {
     const h = await session();
     const body = JSON.stringify(call(10, "echo", { message: "y".repeat(40 * 1024 * 1024) }));
-    const head = `POST /mcp HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nAccept: application/json\r\n` +
+    const head = `POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAccept: application/json\r\n` +
       `Mcp-Session-Id: ${h["Mcp-Session-Id"]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
     const r = await raw(head + body, 60000);
     check(r.out.startsWith("HTTP/1.1 413"), JSON.stringify(r.out.slice(0, 80)));
@@ -145,7 +145,7 @@ const steps = [
     const { port } = new URL(bridge.url);
     const lazy = net.connect(Number(port), "127.0.0.1");
     lazy.on("error", () => {});
-    lazy.write(`POST /mcp HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nAccept: application/json\r\n` +
+    lazy.write(`POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAccept: application/json\r\n` +
       `Mcp-Session-Id: ${h["Mcp-Session-Id"]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`);
     lazy.write(body);
     lazy.pause();
@@ -164,7 +164,7 @@ const steps = [
   ["slowloris: a request that never completes is cut off", async () => {
     await stop(bridge.child);
     bridge = await startBridge(["--read-timeout", "2", "--", demoServer]);
-    const r = await raw("POST /mcp HTTP/1.1\r\nHost: x\r\nContent-Le", 8000);
+    const r = await raw("POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Le", 8000);
     check(r.closed, "connection still open after 8 s");
     const h = await session();
     const ok = await post(call(12, "echo", { message: "still here" }), h);

@@ -187,6 +187,31 @@ TEST_F(EndpointTest, TimeoutGivesJsonRpcError) {
   EXPECT_EQ(endpoint_->status().hub.requests_timed_out, 1u);
 }
 
+// DNS rebinding (issue 19): a browser page whose name was re-pointed at 127.0.0.1 sends its own name as
+// Host. Every route refuses a Host that is not loopback, before any MCP handling.
+TEST_F(EndpointTest, NonLoopbackHostIsRefusedOnEveryRoute) {
+  const std::string base = endpoint_->url().substr(0, endpoint_->url().size() - 4);
+  const std::string port = base.substr(base.rfind(':') + 1);
+  const std::string init =
+      R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18",)"
+      R"("capabilities":{},"clientInfo":{"name":"t","version":"1"}}})";
+  for (const std::string& host : {"Host: evil.example:" + port, std::string("Host: evil.example"),
+                                  "Host: 127.0.0.1.nip.io:" + port, std::string("Host:")}) {
+    for (std::string path : {"/mcp", "/health", "/messages?session_id=x", "/nope"}) {
+      auto r = http(path == "/health" || path == "/nope" ? "GET" : "POST", base + path, init, "", {host});
+      EXPECT_EQ(r.status, 403) << host << " " << path << ": " << r.body;
+      EXPECT_NE(r.body.find("Host"), std::string::npos) << r.body;
+    }
+    EXPECT_EQ(endpoint_->status().hub.sessions, 0u);
+  }
+  for (const std::string& host :
+       {"Host: localhost:" + port, std::string("Host: LOCALHOST"), "Host: 127.0.0.2:" + port,
+        "Host: [::1]:" + port, "Host: localhost.:" + port}) {
+    auto r = http("POST", endpoint_->url(), init, "", {host});
+    EXPECT_EQ(r.status, 200) << host << ": " << r.body;
+  }
+}
+
 class KeepaliveTest : public EndpointTest {
  protected:
   KeepaliveTest() { keepalive_ = std::chrono::milliseconds(200); }

@@ -106,6 +106,38 @@ TEST(McpProtocol, OriginValidation) {
   EXPECT_TRUE(origin_allowed("https://app.example", {"https://app.example"}));
 }
 
+TEST(McpProtocol, HostHeaderParsing) {
+  auto v6 = parse_host_header("[::1]:8080");
+  ASSERT_TRUE(v6);
+  EXPECT_EQ(v6->host, "::1");
+  EXPECT_EQ(v6->port, 8080);
+  auto name = parse_host_header("LocalHost");
+  ASSERT_TRUE(name);
+  EXPECT_EQ(name->host, "localhost");
+  EXPECT_FALSE(name->port);
+  for (std::string_view bad :
+       {"", ":80", "localhost:", "localhost:65536", "localhost:8o", "::1", "[::1", "[::1]x", "[evil]:1",
+        "[fe80::1%25eth0]", "a b", "evil@127.0.0.1", "127.0.0.1/x", "localhost:80:80", "localhost:123456"})
+    EXPECT_FALSE(parse_host_header(bad)) << bad;
+}
+
+TEST(McpProtocol, HostValidation) {
+  for (std::string_view ok :
+       {"localhost", "localhost:3000", "LOCALHOST:1", "localhost.", "localhost.:80", "127.0.0.1",
+        "127.0.0.1:41234", "127.1.2.3:5", "[::1]", "[::1]:80", "[0:0:0:0:0:0:0:1]:80"})
+    EXPECT_TRUE(host_allowed(ok, {})) << ok;
+  for (std::string_view bad :
+       {"evil.example", "evil.example:41234", "localhost.evil.example", "evil.localhost", "127.0.0.1.nip.io",
+        "128.0.0.1", "0.0.0.0", "10.0.2.2:80", "[::2]", "[::ffff:127.0.0.1]", "127.1", "0x7f.0.0.1",
+        "2130706433", "localhost..", ""})
+    EXPECT_FALSE(host_allowed(bad, {})) << bad;
+  EXPECT_FALSE(host_allowed(std::nullopt, {})) << "HTTP/1.1 requires Host";
+  EXPECT_TRUE(host_allowed("MCP.example:80", {"mcp.example"}));
+  EXPECT_TRUE(host_allowed("[fe80::1]:80", {"fe80::1"}));
+  EXPECT_TRUE(host_allowed("[fe80::1]:80", {"[fe80::1]"}));
+  EXPECT_FALSE(host_allowed("other.example", {"mcp.example"}));
+}
+
 TEST(McpProtocol, AcceptParsing) {
   auto both = parse_accept("application/json, text/event-stream");
   EXPECT_TRUE(both.json && both.sse);
