@@ -165,7 +165,9 @@ class HttpLink : public UpstreamLink {
       std::string& body = parser.get().body();
       for (auto& e : events.feed(body)) on_event(e);
       body.clear();
-      if (events.failed()) throw std::runtime_error("an SSE line exceeded the message limit");
+      if (events.failed())
+        throw std::runtime_error(fmt::format(
+            "the server's SSE stream broke the message limit ({} bytes) in one line or event", max_message_));
       if (stopped_) co_return;
     }
   }

@@ -194,6 +194,7 @@ std::vector<SseParser::Event> SseParser::feed(std::string_view bytes) {
     if (c == '\n' || c == '\r') {
       line(partial_, out);
       partial_.clear();
+      if (failed_) return out;
       continue;
     }
     if (partial_.size() >= max_line_) {
@@ -221,6 +222,10 @@ void SseParser::line(std::string_view l, std::vector<Event>& out) {
   std::string_view value = colon == std::string_view::npos ? std::string_view{} : l.substr(colon + 1);
   if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
   if (field == "data") {
+    if (current_.data.size() + value.size() + 1 > max_line_) {
+      failed_ = true;
+      return;
+    }
     if (has_data_) current_.data.push_back('\n');
     current_.data.append(value);
     has_data_ = true;

@@ -67,7 +67,8 @@ class SseParser {
     std::string event;  // "message" when the stream did not name it
     std::string data;
   };
-  // Feeds bytes; returns the events they completed. Lines longer than max_line bytes are an error.
+  // Feeds bytes; returns the events they completed. A line, or an event's data (which a hostile server
+  // could grow line by line without ever ending the event), longer than max_line bytes is an error.
   std::vector<Event> feed(std::string_view bytes);
   bool failed() const { return failed_; }
   explicit SseParser(size_t max_line = 64 << 20) : max_line_(max_line) {}

@@ -176,6 +176,19 @@ TEST(McpProtocol, SseParserCrLfAndLimits) {
   EXPECT_TRUE(small.failed());
 }
 
+// A server that sends `data:` lines and never the blank line that ends the event must not grow the
+// event without bound: the event counts against the same limit as a line.
+TEST(McpProtocol, SseParserBoundsAnEventsData) {
+  SseParser parser(1000);
+  for (int i = 0; i < 2000 && !parser.failed(); ++i) EXPECT_TRUE(parser.feed("data: x\n").empty());
+  EXPECT_TRUE(parser.failed());
+  SseParser fits(1000);
+  std::string event;
+  for (int i = 0; i < 300; ++i) event += "data: x\n";  // 599 bytes of data
+  EXPECT_EQ(fits.feed(event + "\n").size(), 1u);
+  EXPECT_FALSE(fits.failed());
+}
+
 TEST(McpProtocol, SessionIdsAreRandomHex) {
   std::string a = new_session_id(), b = new_session_id();
   EXPECT_EQ(a.size(), 32u);
