@@ -3,11 +3,15 @@
 // (libcurl) on 127.0.0.1.
 #include <curl/curl.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <strings.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <cstdlib>
@@ -361,6 +365,154 @@ TEST_F(HostileGuestTest, NestingBombFromGuestIsDroppedAndEndpointKeepsServing) {
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_TRUE(json::parse(r.body)["result"].contains("content")) << r.body.substr(0, 300);
   EXPECT_TRUE(eventually([&] { return endpoint_->status().hub.junk_lines == 1; }));
+}
+
+// A hostile HTTP MCP server on 127.0.0.1, played by the test: initialize and notifications get normal
+// answers; a tools/call named "flood" is answered with an SSE stream of `data:` lines that never end
+// their event (see flood()), any other call with a plain JSON result. A GET (the standalone stream, or
+// legacy SSE's /sse) gets 405, or with flood_get the legacy endpoint event and then a flood.
+class FloodingHttpGuest {
+ public:
+  explicit FloodingHttpGuest(bool flood_get = false) : flood_get_(flood_get) {
+    listener_ = UniqueFd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (::bind(listener_.get(), reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
+        ::listen(listener_.get(), 16))
+      std::abort();
+    ::getsockname(listener_.get(), reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this] { accept_loop(); });
+  }
+  ~FloodingHttpGuest() {
+    stop_ = true;
+    thread_.join();
+    for (auto& t : connections_) t.join();
+  }
+  uint16_t port() const { return port_; }
+
+ private:
+  void accept_loop() {
+    while (!stop_) {
+      pollfd p{listener_.get(), POLLIN, 0};
+      if (::poll(&p, 1, 50) <= 0) continue;
+      int fd = ::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC);
+      if (fd >= 0) connections_.emplace_back([this, fd] { serve(UniqueFd(fd)); });
+    }
+  }
+  // One request per connection (Connection: close).
+  void serve(UniqueFd c) {
+    std::string in;
+    char buf[65536];
+    size_t body_at = std::string::npos, length = 0;
+    while (!stop_ && (body_at == std::string::npos || in.size() < body_at + length)) {
+      pollfd p{c.get(), POLLIN, 0};
+      if (::poll(&p, 1, 50) <= 0) continue;
+      ssize_t n = ::read(c.get(), buf, sizeof buf);
+      if (n <= 0) return;
+      in.append(buf, static_cast<size_t>(n));
+      if (body_at == std::string::npos && (body_at = in.find("\r\n\r\n")) != std::string::npos) {
+        body_at += 4;
+        auto cl = in.find("Content-Length: ");
+        length = cl < body_at ? std::stoul(in.substr(cl + 16)) : 0;
+      }
+    }
+    if (in.rfind("GET ", 0) == 0 && flood_get_) return flood(c, "event: endpoint\ndata: /messages\n\n");
+    if (in.rfind("GET ", 0) == 0) {
+      send(c, "HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+      return;
+    }
+    json m = json::parse(in.substr(body_at), nullptr, false);
+    if (!m.is_object() || !m.contains("id")) {
+      send(c, "HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+      return;
+    }
+    json result = {{"content", json::array()}};
+    if (m["method"] == "initialize")
+      result = {{"protocolVersion", "2025-06-18"},
+                {"capabilities", json::object()},
+                {"serverInfo", {{"name", "f"}}}};
+    if (m["method"] == "tools/call" && m["params"]["name"] == "flood") return flood(c, "");
+    std::string body = json{{"jsonrpc", "2.0"}, {"id", m["id"]}, {"result", result}}.dump();
+    send(c, fmt::format("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nMcp-Session-Id: up-1\r\n"
+                        "Content-Length: {}\r\nConnection: close\r\n\r\n{}",
+                        body.size(), body));
+  }
+  // An SSE response whose one event grows by 64 MiB of data lines, then silence with the connection
+  // open: the event never ends.
+  void flood(const UniqueFd& c, const std::string& first_events) {
+    send(c, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n" + first_events);
+    std::string lines;
+    for (int i = 0; i < 1024; ++i) lines += "data: " + std::string(1018, 'x') + "\n";  // 1 MiB
+    for (int mib = 0; mib < 64 && !stop_ && send(c, lines); ++mib) {
+    }
+    while (!stop_) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  static bool send(const UniqueFd& c, const std::string& text) {
+    for (size_t done = 0; done < text.size();) {
+      ssize_t n = ::send(c.get(), text.data() + done, text.size() - done, MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      done += static_cast<size_t>(n);
+    }
+    return true;
+  }
+
+  bool flood_get_;
+  UniqueFd listener_;
+  uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+  std::vector<std::thread> connections_;  // only touched by thread_ until it is joined
+};
+
+// An HTTP guest that answers a POST with one never-ending SSE event (64 MiB of data lines, then
+// silence) loses only that request: -32000 naming the message limit (before the fix the response's
+// body limit, 4 messages, cut it with "body limit exceeded"); the endpoint and the next request carry on.
+TEST(HttpGuestBudget, EndlessSseEventFailsOnlyItsRequest) {
+  FloodingHttpGuest guest;
+  Endpoint endpoint(EndpointConfig{.upstream = HttpUpstream{.port = guest.port()},
+                                   .request_timeout = std::chrono::seconds(5),
+                                   .max_message_bytes = 1u << 20});
+  std::thread loop([&] { endpoint.run(); });
+  auto init =
+      http("POST", endpoint.url(),
+           R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18",)"
+           R"("capabilities":{},"clientInfo":{"name":"t","version":"1"}}})");
+  EXPECT_EQ(init.status, 200) << init.body;
+  auto flood =
+      http("POST", endpoint.url(),
+           R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"flood"}})", init.session);
+  json answer = json::parse(flood.body, nullptr, false);
+  EXPECT_EQ(answer["error"]["code"], -32000) << flood.body.substr(0, 300);
+  EXPECT_NE(flood.body.find("message limit"), std::string::npos) << flood.body.substr(0, 300);
+  auto ok = http("POST", endpoint.url(),
+                 R"({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"calm"}})", init.session);
+  EXPECT_TRUE(json::parse(ok.body, nullptr, false)["result"].contains("content")) << ok.body.substr(0, 300);
+  endpoint.stop();
+  loop.join();
+}
+
+// A legacy-SSE guest whose /sse stream carries one never-ending event: the stream is cut at the message
+// limit and the upstream reported gone (/health 503 naming the limit); the endpoint keeps answering.
+// Before the fix the event's data piled up without bound and the upstream looked alive.
+TEST(HttpGuestBudget, EndlessEventOnLegacySseStreamEndsOnlyThatUpstream) {
+  FloodingHttpGuest guest(/*flood_get=*/true);
+  Endpoint endpoint(EndpointConfig{
+      .upstream = HttpUpstream{.port = guest.port(), .transport = HttpUpstream::Transport::sse},
+      .max_message_bytes = 1u << 20});
+  std::thread loop([&] { endpoint.run(); });
+  EXPECT_TRUE(eventually([&] { return !endpoint.status().hub.upstream_alive; }));
+  EXPECT_NE(endpoint.status().hub.upstream_error.find("message limit"), std::string::npos)
+      << endpoint.status().hub.upstream_error;
+  auto init =
+      http("POST", endpoint.url(),
+           R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18",)"
+           R"("capabilities":{},"clientInfo":{"name":"t","version":"1"}}})");
+  EXPECT_EQ(json::parse(init.body, nullptr, false)["error"]["code"], -32000) << init.body;
+  endpoint.stop();
+  loop.join();
 }
 
 }  // namespace
