@@ -46,6 +46,8 @@ struct EndpointConfig {
   std::chrono::milliseconds request_timeout{std::chrono::minutes(5)};
   size_t max_message_bytes = 32u << 20;      // request bodies and upstream lines; 16 MiB messages must pass
   std::vector<std::string> allowed_origins;  // besides loopback origins
+  // Host header names accepted besides loopback ones and the listen address (DNS-rebinding protection).
+  std::vector<std::string> allowed_hosts;
   std::chrono::milliseconds keepalive_interval{std::chrono::seconds(15)};  // SSE comments on idle streams
   std::chrono::milliseconds read_timeout{std::chrono::seconds(30)};  // a request must arrive in this time
 };

@@ -165,19 +165,22 @@ class HttpLink : public UpstreamLink {
       std::string& body = parser.get().body();
       for (auto& e : events.feed(body)) on_event(e);
       body.clear();
-      if (events.failed()) throw std::runtime_error("an SSE line exceeded the message limit");
+      if (events.failed())
+        throw std::runtime_error(fmt::format(
+            "the server's SSE stream broke the message limit ({} bytes) in one line or event", max_message_));
       if (stopped_) co_return;
     }
   }
 
   void deliver_json(const std::string& text) {
-    json doc = json::parse(text, nullptr, false);
+    bool too_deep = false;
+    json doc = parse_untrusted_json(text, &too_deep);
     if (doc.is_array()) {
       for (auto& m : doc) deliver(std::move(m));
     } else if (doc.is_object()) {
       deliver(std::move(doc));
     } else if (!text.empty()) {
-      peer_.on_junk(text);
+      peer_.on_junk(text, too_deep ? too_deep_reason() : "not JSON-RPC");
     }
   }
 
@@ -344,7 +347,7 @@ class HttpLink : public UpstreamLink {
     for (;;) {
       if (sse) {  // an SSE answer: the stream may stay open after the response
         for (auto& e : events.feed(res.body())) {
-          json m = json::parse(e.data, nullptr, false);
+          json m = parse_untrusted_json(e.data);
           if (e.event == "message" && is_answer(m)) co_return m;
         }
         res.body().clear();
@@ -352,7 +355,7 @@ class HttpLink : public UpstreamLink {
       if (parser.is_done()) break;
       co_await http::async_read_some(*s, buf, parser, net::use_awaitable);
     }
-    if (json m = json::parse(res.body(), nullptr, false); !sse && is_answer(m)) co_return m;
+    if (json m = parse_untrusted_json(res.body()); !sse && is_answer(m)) co_return m;
     throw std::runtime_error(fmt::format("no answer to {} from the server", message.value("method", "?")));
   }
 

@@ -15,7 +15,9 @@ struct Hub::Stream {
   bool finished = false;
   uint64_t next_seq = 1;
   uint64_t delivered_seq = 0;  // last seq handed to a sink (standalone streams queue the rest)
-  std::deque<std::pair<uint64_t, std::string>> history;
+  // Shared: a broadcast is serialized once for every session's history.
+  std::deque<std::pair<uint64_t, std::shared_ptr<const std::string>>> history;
+  size_t history_bytes = 0;
   std::shared_ptr<ClientSink> sink;
 };
 
@@ -44,6 +46,9 @@ struct Hub::Pending {
 namespace {
 
 constexpr size_t kMaxKeptStreams = 64;  // finished POST streams kept per session for resumption
+// A server request's id is kept as a map key while the client answers; real ids are short numbers or
+// UUIDs, a hostile server's could be a message-sized string.
+constexpr size_t kMaxServerRequestIdBytes = 256;
 
 std::string event_id(Hub::StreamId stream, uint64_t seq) {
   return fmt::format("{}-{}", stream, seq);
@@ -172,13 +177,21 @@ Hub::StreamId Hub::open_post_stream(const std::string& session, std::shared_ptr<
   return id;
 }
 
+// Drops the oldest finished, unattached POST streams beyond kMaxKeptStreams or the byte budget.
 void Hub::trim_streams(Session& s) {
-  size_t finished = 0;
-  for (auto& [id, st] : s.streams) finished += st.finished && !st.sink;
-  for (auto it = s.streams.begin(); it != s.streams.end() && finished > kMaxKeptStreams;) {
-    if (it->second.finished && !it->second.sink && !it->second.standalone) {
+  auto kept = [](const Stream& st) { return st.finished && !st.sink && !st.standalone; };
+  size_t count = 0, bytes = 0;
+  for (auto& [id, st] : s.streams) {
+    if (!kept(st)) continue;
+    ++count;
+    bytes += st.history_bytes;
+  }
+  for (auto it = s.streams.begin();
+       it != s.streams.end() && (count > kMaxKeptStreams || bytes > options_.stream_history_bytes);) {
+    if (kept(it->second)) {
+      --count;
+      bytes -= it->second.history_bytes;
       it = s.streams.erase(it);
-      --finished;
     } else {
       ++it;
     }
@@ -196,7 +209,7 @@ void Hub::attach_standalone(const std::string& session, std::shared_ptr<ClientSi
   if (st.sink && st.sink != sink) st.sink->finish();
   st.sink = std::move(sink);
   for (auto& [seq, text] : st.history)
-    if (seq > st.delivered_seq) st.sink->deliver(event_id(st.id, seq), text);
+    if (seq > st.delivered_seq) st.sink->deliver(event_id(st.id, seq), *text);
   if (!st.history.empty()) st.delivered_seq = std::max(st.delivered_seq, st.history.back().first);
 }
 
@@ -212,7 +225,7 @@ bool Hub::resume(const std::string& session, const std::string& last_event_id,
   if (st->sink && st->sink != sink) st->sink->finish();
   st->sink = std::move(sink);
   for (auto& [n, text] : st->history)
-    if (n > seq) st->sink->deliver(event_id(st->id, n), text);
+    if (n > seq) st->sink->deliver(event_id(st->id, n), *text);
   if (!st->history.empty()) st->delivered_seq = std::max(st->delivered_seq, st->history.back().first);
   if (st->finished) st->sink->finish();
   return true;
@@ -231,18 +244,34 @@ Hub::StreamId Hub::standalone_stream(const std::string& session) const {
   return s ? s->standalone : 0;
 }
 
+namespace {
+
+std::shared_ptr<const std::string> serialize(const json& message) {
+  return std::make_shared<const std::string>(message.dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
+}  // namespace
+
 void Hub::push(Session& s, Stream& st, const json& message) {
-  std::string text = message.dump(-1, ' ', false, json::error_handler_t::replace);
+  push_text(st, serialize(message));
+  (void)s;
+}
+
+void Hub::push_text(Stream& st, const std::shared_ptr<const std::string>& text) {
   uint64_t seq = st.next_seq++;
   if (!st.json_mode) {
     st.history.emplace_back(seq, text);
-    while (st.history.size() > options_.stream_history_events) st.history.pop_front();
+    st.history_bytes += text->size();
+    while (st.history.size() > 1 && (st.history.size() > options_.stream_history_events ||
+                                     st.history_bytes > options_.stream_history_bytes)) {
+      st.history_bytes -= st.history.front().second->size();
+      st.history.pop_front();
+    }
   }
   if (st.sink) {
-    st.sink->deliver(st.json_mode ? std::string() : event_id(st.id, seq), text);
+    st.sink->deliver(st.json_mode ? std::string() : event_id(st.id, seq), *text);
     st.delivered_seq = seq;
   }
-  (void)s;
 }
 
 // A message that belongs to a request (progress, a server request it caused): on the request's own SSE
@@ -265,8 +294,9 @@ void Hub::push_response(Session& s, StreamId stream, const json& response) {
 }
 
 void Hub::broadcast(const json& message) {
+  auto text = serialize(message);
   for (auto& [id, s] : sessions_)
-    if (s->initialized) push(*s, s->streams[s->standalone], message);
+    if (s->initialized) push_text(s->streams[s->standalone], text);
 }
 
 // ---- client -> server ----------------------------------------------------------------------------
@@ -394,9 +424,9 @@ void Hub::from_upstream(json message) {
   }
 }
 
-void Hub::upstream_junk(std::string_view line) {
+void Hub::upstream_junk(std::string_view line, std::string_view why) {
   ++counters_.junk_lines;
-  log::warn("mcp: server wrote a non-JSON-RPC line ({} bytes): {:.200}", line.size(), line);
+  log::warn("mcp: dropping output of the server ({}, {} bytes): {:.200}", why, line.size(), line);
 }
 
 void Hub::on_response(json response) {
@@ -491,8 +521,23 @@ void Hub::on_server_request(json request) {
     send_upstream_(make_error(request["id"], rpc::kInternalError, "no MCP client is connected"));
     return;
   }
+  if (refuse_server_request(*target, request)) return;
   server_requests_[id_key(request["id"])] = target->id;
   push_related(*target, stream, request);
+}
+
+bool Hub::refuse_server_request(const Session& s, const json& request) {
+  std::string why;
+  if (id_key(request["id"]).size() > kMaxServerRequestIdBytes)
+    why = fmt::format("its id is longer than {} bytes", kMaxServerRequestIdBytes);
+  const auto open = static_cast<size_t>(std::count_if(server_requests_.begin(), server_requests_.end(),
+                                                      [&](const auto& r) { return r.second == s.id; }));
+  if (open >= options_.max_open_server_requests)
+    why = fmt::format("the client has {} requests of the server unanswered", open);
+  if (why.empty()) return false;
+  log::warn("mcp: refusing a {} request of the server: {}", request["method"].get<std::string>(), why);
+  send_upstream_(make_error(request["id"], rpc::kInternalError, "request refused: " + why));
+  return true;
 }
 
 void Hub::on_server_notification(json n) {

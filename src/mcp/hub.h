@@ -41,6 +41,13 @@ struct HubOptions {
   std::chrono::milliseconds request_timeout{std::chrono::minutes(5)};
   std::chrono::milliseconds idle_session_timeout{std::chrono::hours(1)};
   size_t stream_history_events = 512;  // kept per stream for Last-Event-ID resumption
+  // Bytes of that history per stream (the newest event is always kept), and for all finished streams of
+  // a session together: resumption needs the last few events, while a count alone let a hostile server
+  // pile up 512 events of 32 MiB per stream.
+  size_t stream_history_bytes = 32u << 20;
+  // Server->client requests (sampling, elicitation, roots) one session may have unanswered. Real servers
+  // have a handful; beyond this the server gets an error instead of the client a flood of requests.
+  size_t max_open_server_requests = 64;
   size_t max_sessions = 1024;
 };
 
@@ -101,7 +108,8 @@ class Hub {
 
   // ---- server -> client
   void from_upstream(json message);
-  void upstream_junk(std::string_view line);
+  // Output of the server that is not an acceptable message (`why`): logged and counted, never forwarded.
+  void upstream_junk(std::string_view line, std::string_view why);
   // The upstream is gone (process exited, connection failed): every open request gets an error now and
   // every later one at once.
   void upstream_failed(const std::string& reason);
@@ -120,6 +128,7 @@ class Hub {
   const Session* find_session(const std::string& id) const;
   Stream* find_stream(Session& s, StreamId id);
   void push(Session& s, Stream& stream, const json& message);
+  void push_text(Stream& stream, const std::shared_ptr<const std::string>& text);
   void push_response(Session& s, StreamId stream, const json& response);
   void push_related(Session& s, StreamId stream, const json& message);
   void broadcast(const json& message);
@@ -133,6 +142,9 @@ class Hub {
   void fail_pending(int64_t upstream_id, json err);
   void drop_pending(int64_t upstream_id);
   void trim_streams(Session& s);
+  // Refuses (answers the server with an error) a server request the session may not take; returns
+  // whether it did.
+  bool refuse_server_request(const Session& s, const json& request);
 
   HubOptions options_;
   SendUpstream send_upstream_;

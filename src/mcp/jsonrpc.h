@@ -35,6 +35,23 @@ json make_error(const json& id, int code, std::string_view message);
 json make_result(const json& id, json result);
 json make_notification(std::string_view method, json params);
 
+// How deep untrusted JSON may nest. nlohmann::json's dump(), copy and comparison recurse once per level,
+// so a 2 MB "[[[[..." would overflow the stack and kill the runner with its VM. Real MCP traffic stays
+// far below (tool input schemas nest 20-30 levels).
+constexpr size_t kMaxJsonDepth = 128;
+
+// Whether text nests arrays/objects deeper than max_depth, counting brackets outside strings in one
+// pass with no allocation. For invalid JSON the count is still an upper bound of what a parser builds
+// before it fails, so a "no" makes parsing safe.
+bool nested_deeper_than(std::string_view text, size_t max_depth);
+
+// Parses untrusted JSON (a request body, a line or event from the server): a discarded value
+// (is_discarded()) when it is invalid or nests deeper than kMaxJsonDepth, which is checked before
+// nlohmann sees it; *too_deep says which. Never throws.
+json parse_untrusted_json(std::string_view text, bool* too_deep = nullptr);
+// "JSON nested deeper than 128 levels": what the log and the clients are told.
+std::string too_deep_reason();
+
 // A decoded HTTP request body: one message or a batch (array) of them.
 struct ParsedBody {
   bool ok = false;
@@ -43,8 +60,8 @@ struct ParsedBody {
   json error;  // when !ok: the JSON-RPC error response to send (id null)
 };
 
-// Parses an untrusted body. Rejects invalid JSON (-32700), empty batches, non-object members and
-// messages classify() calls invalid (-32600). Never throws.
+// Parses an untrusted body. Rejects invalid or too deeply nested JSON (-32700), empty batches, non-object
+// members and messages classify() calls invalid (-32600). Never throws.
 ParsedBody parse_body(std::string_view body);
 
 // Stable map key for a JSON-RPC id (1 and "1" are different ids).

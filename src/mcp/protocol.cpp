@@ -1,5 +1,6 @@
 #include "mcp/protocol.h"
 
+#include <arpa/inet.h>
 #include <sys/random.h>
 
 #include <fmt/ranges.h>
@@ -78,6 +79,77 @@ bool origin_allowed(std::optional<std::string_view> origin, const std::vector<st
   return host && (*host == "localhost" || *host == "127.0.0.1" || *host == "[::1]");
 }
 
+namespace {
+
+bool is_dns_name(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) {
+    return std::isalnum(c) || c == '-' || c == '_' || c == '.';
+  });
+}
+
+std::optional<uint16_t> parse_port(std::string_view digits) {
+  if (digits.empty() || digits.size() > 5) return std::nullopt;
+  unsigned value = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return std::nullopt;
+    value = value * 10 + static_cast<unsigned>(c - '0');
+  }
+  if (value > 65535) return std::nullopt;
+  return static_cast<uint16_t>(value);
+}
+
+std::string_view strip_brackets(std::string_view host) {
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') return host.substr(1, host.size() - 2);
+  return host;
+}
+
+}  // namespace
+
+std::optional<HostHeader> parse_host_header(std::string_view value) {
+  std::string_view host = value, port;
+  bool has_port = false;
+  if (!value.empty() && value.front() == '[') {  // [IPv6]:port
+    auto close = value.find(']');
+    if (close == std::string_view::npos) return std::nullopt;
+    host = value.substr(1, close - 1);
+    std::string_view rest = value.substr(close + 1);
+    if (!rest.empty() && rest.front() != ':') return std::nullopt;
+    has_port = !rest.empty();
+    if (has_port) port = rest.substr(1);
+    in6_addr ignored;
+    if (::inet_pton(AF_INET6, std::string(host).c_str(), &ignored) != 1) return std::nullopt;
+  } else {
+    auto colon = value.find(':');
+    if (colon != std::string_view::npos) {
+      host = value.substr(0, colon);
+      port = value.substr(colon + 1);
+      has_port = true;
+    }
+    if (!is_dns_name(host)) return std::nullopt;
+  }
+  HostHeader out{lower(host), std::nullopt};
+  if (has_port && !(out.port = parse_port(port))) return std::nullopt;
+  return out;
+}
+
+bool is_loopback_host(std::string_view host) {
+  if (host == "localhost" || host == "localhost.") return true;
+  const std::string text(host);
+  in_addr v4;
+  if (::inet_pton(AF_INET, text.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6;
+  return ::inet_pton(AF_INET6, text.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
+}
+
+bool host_allowed(std::optional<std::string_view> header, const std::vector<std::string>& extra_hosts) {
+  if (!header) return false;
+  auto parsed = parse_host_header(*header);
+  if (!parsed) return false;
+  if (is_loopback_host(parsed->host)) return true;
+  return std::any_of(extra_hosts.begin(), extra_hosts.end(),
+                     [&](const std::string& extra) { return lower(strip_brackets(extra)) == parsed->host; });
+}
+
 AcceptPrefs parse_accept(std::string_view header) {
   AcceptPrefs p;
   while (!header.empty()) {
@@ -122,6 +194,7 @@ std::vector<SseParser::Event> SseParser::feed(std::string_view bytes) {
     if (c == '\n' || c == '\r') {
       line(partial_, out);
       partial_.clear();
+      if (failed_) return out;
       continue;
     }
     if (partial_.size() >= max_line_) {
@@ -149,6 +222,10 @@ void SseParser::line(std::string_view l, std::vector<Event>& out) {
   std::string_view value = colon == std::string_view::npos ? std::string_view{} : l.substr(colon + 1);
   if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
   if (field == "data") {
+    if (current_.data.size() + value.size() + 1 > max_line_) {
+      failed_ = true;
+      return;
+    }
     if (has_data_) current_.data.push_back('\n');
     current_.data.append(value);
     has_data_ = true;

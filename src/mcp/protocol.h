@@ -4,6 +4,7 @@
 // hub, not the transport code.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,6 +29,26 @@ std::optional<std::string> check_protocol_version_header(std::optional<std::stri
 // allowed ones may talk to a local endpoint. No Origin header (non-browser clients) is allowed.
 bool origin_allowed(std::optional<std::string_view> origin, const std::vector<std::string>& extra_allowed);
 
+// A Host header's parts: the host lowercased (an IPv6 literal without its brackets) and the port if
+// one was given. nullopt unless the value is host[:port] with a DNS name (letters, digits, '-', '_',
+// '.'), an IPv4 literal or a bracketed IPv6 literal, and a decimal port up to 65535.
+struct HostHeader {
+  std::string host;
+  std::optional<uint16_t> port;
+};
+std::optional<HostHeader> parse_host_header(std::string_view value);
+
+// Whether a host (as parse_host_header returns it) names this machine's loopback: "localhost", its
+// absolute form "localhost.", a 127.0.0.0/8 literal or ::1. Other names under .localhost are refused:
+// not every resolver keeps them on loopback.
+bool is_loopback_host(std::string_view host);
+
+// DNS-rebinding protection, also for clients that send no Origin: a page on http://evil.example:PORT
+// whose name was re-pointed at 127.0.0.1 reaches us with "Host: evil.example:PORT". Allowed: loopback
+// hosts (any port) and the hosts in extra_hosts (compared case-insensitively, IPv6 with or without
+// brackets). A missing or malformed Host is refused.
+bool host_allowed(std::optional<std::string_view> header, const std::vector<std::string>& extra_hosts);
+
 struct AcceptPrefs {
   bool json = false;
   bool sse = false;
@@ -46,7 +67,8 @@ class SseParser {
     std::string event;  // "message" when the stream did not name it
     std::string data;
   };
-  // Feeds bytes; returns the events they completed. Lines longer than max_line bytes are an error.
+  // Feeds bytes; returns the events they completed. A line, or an event's data (which a hostile server
+  // could grow line by line without ever ending the event), longer than max_line bytes is an error.
   std::vector<Event> feed(std::string_view bytes);
   bool failed() const { return failed_; }
   explicit SseParser(size_t max_line = 64 << 20) : max_line_(max_line) {}

@@ -192,7 +192,7 @@ class StdioLink : public UpstreamLink {
       size_t n = co_await net::async_read_until(in_, net::dynamic_buffer(buf, max_line_), '\n',
                                                 net::redirect_error(net::use_awaitable, ec));
       if (ec == net::error::not_found) {  // the line outgrew max_line
-        if (!skipping) peer_.on_junk(std::string_view(buf).substr(0, 200));
+        if (!skipping) peer_.on_junk(std::string_view(buf).substr(0, 200), "longer than the message limit");
         skipping = true;
         buf.clear();
         continue;
@@ -208,11 +208,12 @@ class StdioLink : public UpstreamLink {
       if (skipping) {
         skipping = false;
       } else if (line.find_first_not_of(" \t") != std::string_view::npos) {
-        json message = json::parse(line.begin(), line.end(), nullptr, false);
+        bool too_deep = false;
+        json message = parse_untrusted_json(line, &too_deep);
         if (message.is_object())
           peer_.on_message(std::move(message));
         else
-          peer_.on_junk(line);
+          peer_.on_junk(line, too_deep ? too_deep_reason() : "not a JSON object");
       }
       buf.erase(0, n);
     }
@@ -241,7 +242,7 @@ class HubPeer : public MessagePeer {
  public:
   explicit HubPeer(Hub& hub) : hub_(hub) {}
   void on_message(json message) override { hub_.from_upstream(std::move(message)); }
-  void on_junk(std::string_view line) override { hub_.upstream_junk(line); }
+  void on_junk(std::string_view line, std::string_view why) override { hub_.upstream_junk(line, why); }
   void on_closed(const std::string& reason) override { hub_.upstream_failed(reason); }
 
  private:
@@ -278,6 +279,7 @@ struct Endpoint::Impl {
   HubPeer hub_peer{hub};
   net::steady_timer ticker{io};
   std::string base_url;
+  std::vector<std::string> allowed_hosts;  // config.allowed_hosts + the listen address
   bool stopping = false;
 
   mutable std::mutex status_mu;
@@ -370,6 +372,8 @@ void Endpoint::Impl::bind() {
   if (!ec) acceptor.bind(ep, ec);
   if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
   if (ec) fail("listening on {}:{}: {}", config.host, config.port, ec.message());
+  allowed_hosts = config.allowed_hosts;
+  if (!address.is_unspecified()) allowed_hosts.push_back(config.host);  // e.g. a LAN address given to bridge
   std::string host = address.is_v6() ? "[" + config.host + "]" : config.host;
   base_url = fmt::format("http://{}:{}", host, acceptor.local_endpoint().port());
 }
@@ -446,6 +450,10 @@ net::awaitable<void> Endpoint::Impl::serve(tcp::socket socket) {
 }
 
 net::awaitable<bool> Endpoint::Impl::handle(beast::tcp_stream& stream, Request& req) {
+  if (!host_allowed(header(req, "Host"), allowed_hosts))
+    co_return co_await reply(stream, req, http::status::forbidden,
+                             "Forbidden: the Host header must name a loopback address such as 127.0.0.1 "
+                             "(DNS-rebinding protection)");
   std::string_view path = target_path(req);
   const bool mcp_path = path == "/mcp" || path == "/mcp/";
   if ((mcp_path || path == "/sse" || path == "/messages" || path == "/messages/") &&

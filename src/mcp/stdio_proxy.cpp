@@ -40,8 +40,8 @@ class Proxy {
       if (classify(m) == MessageKind::request) ++p->open_;
       p->http_->send(m);
     }
-    void on_junk(std::string_view line) override {
-      log::warn("proxy: ignoring a stdin line that is not JSON ({} bytes)", line.size());
+    void on_junk(std::string_view line, std::string_view why) override {
+      log::warn("proxy: ignoring a stdin line ({}, {} bytes)", why, line.size());
       p->stdio_->send(make_error(nullptr, rpc::kParseError, "Parse error"));
     }
     void on_closed(const std::string&) override {
@@ -57,8 +57,8 @@ class Proxy {
       p->stdio_->send(m);
       p->maybe_finish();
     }
-    void on_junk(std::string_view line) override {
-      log::warn("proxy: the endpoint sent something that is not JSON-RPC ({} bytes)", line.size());
+    void on_junk(std::string_view line, std::string_view why) override {
+      log::warn("proxy: dropping what the endpoint sent ({}, {} bytes)", why, line.size());
     }
     void on_closed(const std::string& reason) override {
       log::error("proxy: {}", reason);

@@ -17,7 +17,8 @@ class MessagePeer {
  public:
   virtual ~MessagePeer() = default;
   virtual void on_message(json message) = 0;
-  virtual void on_junk(std::string_view line) = 0;  // bytes that were not a JSON-RPC message
+  // Bytes that were not an acceptable JSON-RPC message; `why` says what was wrong (for the log).
+  virtual void on_junk(std::string_view line, std::string_view why) = 0;
   virtual void on_closed(const std::string& reason) = 0;
 };
 

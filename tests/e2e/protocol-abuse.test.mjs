@@ -73,6 +73,33 @@ const steps = [
     const ok = await post(initRequest(), { Origin: "http://localhost:5173" });
     check(ok.status === 200, `${ok.status}`);
   }],
+  ["DNS rebinding: a Host that is not loopback -> 403 on every route", async () => {
+    for (const path of ["/mcp", "/sse", "/health", "/nope"]) {
+      const r = await raw(`GET ${path} HTTP/1.1\r\nHost: evil.example:${new URL(bridge.url).port}\r\nConnection: close\r\n\r\n`, 5000);
+      check(r.out.startsWith("HTTP/1.1 403") && /Host/.test(r.out), `${path}: ${JSON.stringify(r.out.slice(0, 120))}`);
+    }
+    const ok = await raw(`GET /health HTTP/1.1\r\nHost: localhost:${new URL(bridge.url).port}\r\nConnection: close\r\n\r\n`, 5000);
+    check(ok.out.startsWith("HTTP/1.1 200"), JSON.stringify(ok.out.slice(0, 80)));
+  }],
+  ["nesting bomb -> 400 parse error on /mcp and /messages, endpoint keeps serving", async () => {
+    const bomb = "[".repeat(1 << 20) + "]".repeat(1 << 20);
+    const r = await post(bomb);
+    check(r.status === 400 && r.json?.error?.code === -32700 && /128 levels/.test(r.text), `${r.status} ${r.text}`);
+    const ctl = new AbortController();
+    const sse = await fetch(bridge.base + "/sse", { headers: { Accept: "text/event-stream" }, signal: ctl.signal });
+    const reader = sse.body.getReader();
+    let first = "";
+    while (!/session_id=\w+/.test(first)) first += new TextDecoder().decode((await reader.read()).value);
+    const sid = /session_id=(\w+)/.exec(first)[1];
+    const m = await fetch(`${bridge.base}/messages?session_id=${sid}`, {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: bomb });
+    const text = await m.text();
+    check(m.status === 400 && JSON.parse(text).error.code === -32700, `/messages ${m.status} ${text}`);
+    ctl.abort();
+    const h = await session();
+    const ok = await post(call(2, "echo", { message: "after the bomb" }), h);
+    check(ok.json.result.content[0].text === "Echo: after the bomb", ok.text);
+  }],
   ["wrong protocol version -> 400", async () => {
     const h = await session();
     const r = await post(call(2, "echo", { message: "x" }), { ...h, "MCP-Protocol-Version": "1999-01-01" });
@@ -133,7 +160,7 @@ const steps = [
   ["oversized body -> 413", async () => {
     const h = await session();
     const body = JSON.stringify(call(10, "echo", { message: "y".repeat(40 * 1024 * 1024) }));
-    const head = `POST /mcp HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nAccept: application/json\r\n` +
+    const head = `POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAccept: application/json\r\n` +
       `Mcp-Session-Id: ${h["Mcp-Session-Id"]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
     const r = await raw(head + body, 60000);
     check(r.out.startsWith("HTTP/1.1 413"), JSON.stringify(r.out.slice(0, 80)));
@@ -145,7 +172,7 @@ const steps = [
     const { port } = new URL(bridge.url);
     const lazy = net.connect(Number(port), "127.0.0.1");
     lazy.on("error", () => {});
-    lazy.write(`POST /mcp HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nAccept: application/json\r\n` +
+    lazy.write(`POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAccept: application/json\r\n` +
       `Mcp-Session-Id: ${h["Mcp-Session-Id"]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`);
     lazy.write(body);
     lazy.pause();
@@ -164,7 +191,7 @@ const steps = [
   ["slowloris: a request that never completes is cut off", async () => {
     await stop(bridge.child);
     bridge = await startBridge(["--read-timeout", "2", "--", demoServer]);
-    const r = await raw("POST /mcp HTTP/1.1\r\nHost: x\r\nContent-Le", 8000);
+    const r = await raw("POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Le", 8000);
     check(r.closed, "connection still open after 8 s");
     const h = await session();
     const ok = await post(call(12, "echo", { message: "still here" }), h);

@@ -3,11 +3,19 @@
 // (libcurl) on 127.0.0.1.
 #include <curl/curl.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <strings.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <atomic>
 #include <cstdlib>
+#include <functional>
 #include <thread>
 
 #include "mcp/endpoint.h"
@@ -41,16 +49,20 @@ size_t header_line(char* p, size_t size, size_t n, void* out) {
 }
 
 HttpResult http(const std::string& method, const std::string& url, const std::string& body,
-                const std::string& session = "") {
+                const std::string& session = "", const std::vector<std::string>& extra_headers = {}) {
   HttpResult r;
   CURL* c = curl_easy_init();
   curl_slist* h = nullptr;
+  for (const auto& line : extra_headers) h = curl_slist_append(h, line.c_str());
   h = curl_slist_append(h, "Content-Type: application/json");
   h = curl_slist_append(h, "Accept: application/json, text/event-stream");
   if (!session.empty()) h = curl_slist_append(h, ("Mcp-Session-Id: " + session).c_str());
   curl_easy_setopt(c, CURLOPT_URL, url.c_str());
   curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
-  if (method == "POST") curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.c_str());
+  if (method == "POST") {
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data());
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+  }
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
@@ -84,6 +96,15 @@ size_t count_of(const std::string& text, const std::string& what) {
   size_t n = 0;
   for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
   return n;
+}
+
+// Polls pred until it holds or 5 s pass (status() is a snapshot refreshed a few times a second).
+bool eventually(const std::function<bool()>& pred) {
+  for (int i = 0; i < 100; ++i) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return pred();
 }
 
 std::string demo_server() {
@@ -170,6 +191,31 @@ TEST_F(EndpointTest, TimeoutGivesJsonRpcError) {
   EXPECT_EQ(endpoint_->status().hub.requests_timed_out, 1u);
 }
 
+// DNS rebinding (issue 19): a browser page whose name was re-pointed at 127.0.0.1 sends its own name as
+// Host. Every route refuses a Host that is not loopback, before any MCP handling.
+TEST_F(EndpointTest, NonLoopbackHostIsRefusedOnEveryRoute) {
+  const std::string base = endpoint_->url().substr(0, endpoint_->url().size() - 4);
+  const std::string port = base.substr(base.rfind(':') + 1);
+  const std::string init =
+      R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18",)"
+      R"("capabilities":{},"clientInfo":{"name":"t","version":"1"}}})";
+  for (const std::string& host : {"Host: evil.example:" + port, std::string("Host: evil.example"),
+                                  "Host: 127.0.0.1.nip.io:" + port, std::string("Host:")}) {
+    for (std::string path : {"/mcp", "/health", "/messages?session_id=x", "/nope"}) {
+      auto r = http(path == "/health" || path == "/nope" ? "GET" : "POST", base + path, init, "", {host});
+      EXPECT_EQ(r.status, 403) << host << " " << path << ": " << r.body;
+      EXPECT_NE(r.body.find("Host"), std::string::npos) << r.body;
+    }
+    EXPECT_EQ(endpoint_->status().hub.sessions, 0u);
+  }
+  for (const std::string& host :
+       {"Host: localhost:" + port, std::string("Host: LOCALHOST"), "Host: 127.0.0.2:" + port,
+        "Host: [::1]:" + port, "Host: localhost.:" + port}) {
+    auto r = http("POST", endpoint_->url(), init, "", {host});
+    EXPECT_EQ(r.status, 200) << host << ": " << r.body;
+  }
+}
+
 class KeepaliveTest : public EndpointTest {
  protected:
   KeepaliveTest() { keepalive_ = std::chrono::milliseconds(200); }
@@ -186,6 +232,287 @@ TEST_F(KeepaliveTest, IdleStreamsGetKeepaliveComments) {
   std::string legacy = read_stream_for(endpoint_->sse_url(), "", 1500);
   EXPECT_EQ(legacy.rfind("event: endpoint\n", 0), 0u) << legacy;
   EXPECT_GE(count_of(legacy, ": keep-alive\n\n"), 3u) << legacy;
+}
+
+// A hostile MCP server on the endpoint's stdio fds, played by the test: every request line the
+// endpoint writes is answered with what `script` returns (raw text, written as is); initialize gets a
+// normal answer. Notifications and responses from the endpoint are ignored.
+class ScriptedGuest {
+ public:
+  using Script = std::function<std::string(const json& request)>;
+  explicit ScriptedGuest(Script script) : script_(std::move(script)) {
+    int to_guest[2], from_guest[2];
+    if (::pipe2(to_guest, O_CLOEXEC) != 0 || ::pipe2(from_guest, O_CLOEXEC) != 0) std::abort();
+    guest_in_ = UniqueFd(to_guest[0]);
+    endpoint_out_ = UniqueFd(to_guest[1]);
+    endpoint_in_ = UniqueFd(from_guest[0]);
+    guest_out_ = UniqueFd(from_guest[1]);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~ScriptedGuest() {
+    stop_ = true;
+    thread_.join();
+  }
+  StdioUpstream upstream() const { return {endpoint_in_.get(), endpoint_out_.get()}; }
+
+  static std::string answer(const json& id, const json& result) {
+    return json{{"jsonrpc", "2.0"}, {"id", id}, {"result", result}}.dump() + "\n";
+  }
+
+ private:
+  void serve() {
+    std::string buf;
+    char chunk[65536];
+    while (!stop_) {
+      pollfd p{guest_in_.get(), POLLIN, 0};
+      if (::poll(&p, 1, 50) <= 0) continue;
+      ssize_t n = ::read(guest_in_.get(), chunk, sizeof chunk);
+      if (n <= 0) return;
+      buf.append(chunk, static_cast<size_t>(n));
+      for (size_t nl; (nl = buf.find('\n')) != std::string::npos; buf.erase(0, nl + 1)) {
+        json m = json::parse(buf.substr(0, nl), nullptr, false);
+        if (!m.is_object() || !m.contains("method") || !m.contains("id")) continue;
+        write_all(m["method"] == "initialize" ? initialize_answer(m["id"]) : script_(m));
+      }
+    }
+  }
+  static std::string initialize_answer(const json& id) {
+    return answer(id, {{"protocolVersion", "2025-06-18"},
+                       {"capabilities", {{"tools", json::object()}}},
+                       {"serverInfo", {{"name", "scripted-guest"}, {"version", "1"}}}});
+  }
+  void write_all(const std::string& text) {
+    for (size_t done = 0; done < text.size();) {
+      ssize_t n = ::write(guest_out_.get(), text.data() + done, text.size() - done);
+      if (n <= 0) return;
+      done += static_cast<size_t>(n);
+    }
+  }
+
+  Script script_;
+  UniqueFd guest_in_, guest_out_, endpoint_in_, endpoint_out_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+// An endpoint in front of a ScriptedGuest.
+class HostileGuestTest : public ::testing::Test {
+ protected:
+  void start(ScriptedGuest::Script script) {
+    guest_ = std::make_unique<ScriptedGuest>(std::move(script));
+    endpoint_ = std::make_unique<Endpoint>(
+        EndpointConfig{.upstream = guest_->upstream(), .request_timeout = std::chrono::seconds(5)});
+    thread_ = std::thread([this] { endpoint_->run(); });
+  }
+  void TearDown() override {
+    if (endpoint_) {
+      endpoint_->stop();
+      thread_.join();
+    }
+  }
+  std::string initialize() {
+    auto r = http("POST", endpoint_->url(),
+                  R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18",)"
+                  R"("capabilities":{},"clientInfo":{"name":"t","version":"1"}}})");
+    EXPECT_EQ(r.status, 200) << r.body;
+    return r.session;
+  }
+  HttpResult call(const std::string& session, const std::string& tool, int id = 7) {
+    json req = {{"jsonrpc", "2.0"}, {"id", id}, {"method", "tools/call"}, {"params", {{"name", tool}}}};
+    return http("POST", endpoint_->url(), req.dump(), session);
+  }
+
+  std::unique_ptr<ScriptedGuest> guest_;
+  std::unique_ptr<Endpoint> endpoint_;
+  std::thread thread_;
+};
+
+std::string nesting_bomb(size_t levels) {
+  return std::string(levels, '[') + std::string(levels, ']');
+}
+
+// Issue 19: ~2 MB of nested arrays used to overflow the endpoint's stack (the runner and its VM died).
+TEST_F(EndpointTest, NestingBombBodyGetsParseErrorAndEndpointKeepsServing) {
+  auto bare = http("POST", endpoint_->url(), nesting_bomb(1 << 20));
+  EXPECT_EQ(bare.status, 400);
+  EXPECT_EQ(json::parse(bare.body)["error"]["code"], -32700) << bare.body;
+  EXPECT_NE(bare.body.find("deeper than 128 levels"), std::string::npos) << bare.body;
+  std::string s = initialize();
+  json deep_params = {{"jsonrpc", "2.0"}, {"id", 2}, {"method", "tools/call"}};
+  std::string body = deep_params.dump();
+  body.insert(body.size() - 1, R"(,"params":)" + nesting_bomb(1 << 20));
+  auto r = http("POST", endpoint_->url(), body, s);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(json::parse(r.body)["error"]["code"], -32700) << r.body;
+  auto ok = http(
+      "POST", endpoint_->url(),
+      R"({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"add","arguments":{"a":1,"b":2}}})",
+      s);
+  EXPECT_EQ(json::parse(ok.body)["result"]["structuredContent"]["sum"], 3) << ok.body;
+}
+
+// A guest line nested too deep is dropped (and counted), never crashing the endpoint; the guest's
+// next, sane answer still reaches the client.
+TEST_F(HostileGuestTest, NestingBombFromGuestIsDroppedAndEndpointKeepsServing) {
+  start([](const json& request) {
+    json id = request["id"];
+    std::string bomb =
+        R"({"jsonrpc":"2.0","id":)" + id.dump() + R"(,"result":)" + nesting_bomb(1 << 20) + "}\n";
+    return bomb + ScriptedGuest::answer(id, {{"content", json::array()}, {"isError", false}});
+  });
+  std::string s = initialize();
+  auto r = call(s, "anything");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_TRUE(json::parse(r.body)["result"].contains("content")) << r.body.substr(0, 300);
+  EXPECT_TRUE(eventually([&] { return endpoint_->status().hub.junk_lines == 1; }));
+}
+
+// A hostile HTTP MCP server on 127.0.0.1, played by the test: initialize and notifications get normal
+// answers; a tools/call named "flood" is answered with an SSE stream of `data:` lines that never end
+// their event (see flood()), any other call with a plain JSON result. A GET (the standalone stream, or
+// legacy SSE's /sse) gets 405, or with flood_get the legacy endpoint event and then a flood.
+class FloodingHttpGuest {
+ public:
+  explicit FloodingHttpGuest(bool flood_get = false) : flood_get_(flood_get) {
+    listener_ = UniqueFd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (::bind(listener_.get(), reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
+        ::listen(listener_.get(), 16))
+      std::abort();
+    ::getsockname(listener_.get(), reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this] { accept_loop(); });
+  }
+  ~FloodingHttpGuest() {
+    stop_ = true;
+    thread_.join();
+    for (auto& t : connections_) t.join();
+  }
+  uint16_t port() const { return port_; }
+
+ private:
+  void accept_loop() {
+    while (!stop_) {
+      pollfd p{listener_.get(), POLLIN, 0};
+      if (::poll(&p, 1, 50) <= 0) continue;
+      int fd = ::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC);
+      if (fd >= 0) connections_.emplace_back([this, fd] { serve(UniqueFd(fd)); });
+    }
+  }
+  // One request per connection (Connection: close).
+  void serve(UniqueFd c) {
+    std::string in;
+    char buf[65536];
+    size_t body_at = std::string::npos, length = 0;
+    while (!stop_ && (body_at == std::string::npos || in.size() < body_at + length)) {
+      pollfd p{c.get(), POLLIN, 0};
+      if (::poll(&p, 1, 50) <= 0) continue;
+      ssize_t n = ::read(c.get(), buf, sizeof buf);
+      if (n <= 0) return;
+      in.append(buf, static_cast<size_t>(n));
+      if (body_at == std::string::npos && (body_at = in.find("\r\n\r\n")) != std::string::npos) {
+        body_at += 4;
+        auto cl = in.find("Content-Length: ");
+        length = cl < body_at ? std::stoul(in.substr(cl + 16)) : 0;
+      }
+    }
+    if (in.rfind("GET ", 0) == 0 && flood_get_) return flood(c, "event: endpoint\ndata: /messages\n\n");
+    if (in.rfind("GET ", 0) == 0) {
+      send(c, "HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+      return;
+    }
+    json m = json::parse(in.substr(body_at), nullptr, false);
+    if (!m.is_object() || !m.contains("id")) {
+      send(c, "HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+      return;
+    }
+    json result = {{"content", json::array()}};
+    if (m["method"] == "initialize")
+      result = {{"protocolVersion", "2025-06-18"},
+                {"capabilities", json::object()},
+                {"serverInfo", {{"name", "f"}}}};
+    if (m["method"] == "tools/call" && m["params"]["name"] == "flood") return flood(c, "");
+    std::string body = json{{"jsonrpc", "2.0"}, {"id", m["id"]}, {"result", result}}.dump();
+    send(c, fmt::format("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nMcp-Session-Id: up-1\r\n"
+                        "Content-Length: {}\r\nConnection: close\r\n\r\n{}",
+                        body.size(), body));
+  }
+  // An SSE response whose one event grows by 64 MiB of data lines, then silence with the connection
+  // open: the event never ends.
+  void flood(const UniqueFd& c, const std::string& first_events) {
+    send(c, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n" + first_events);
+    std::string lines;
+    for (int i = 0; i < 1024; ++i) lines += "data: " + std::string(1018, 'x') + "\n";  // 1 MiB
+    for (int mib = 0; mib < 64 && !stop_ && send(c, lines); ++mib) {
+    }
+    while (!stop_) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  static bool send(const UniqueFd& c, const std::string& text) {
+    for (size_t done = 0; done < text.size();) {
+      ssize_t n = ::send(c.get(), text.data() + done, text.size() - done, MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      done += static_cast<size_t>(n);
+    }
+    return true;
+  }
+
+  bool flood_get_;
+  UniqueFd listener_;
+  uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+  std::vector<std::thread> connections_;  // only touched by thread_ until it is joined
+};
+
+// An HTTP guest that answers a POST with one never-ending SSE event (64 MiB of data lines, then
+// silence) loses only that request: -32000 naming the message limit (before the fix the response's
+// body limit, 4 messages, cut it with "body limit exceeded"); the endpoint and the next request carry on.
+TEST(HttpGuestBudget, EndlessSseEventFailsOnlyItsRequest) {
+  FloodingHttpGuest guest;
+  Endpoint endpoint(EndpointConfig{.upstream = HttpUpstream{.port = guest.port()},
+                                   .request_timeout = std::chrono::seconds(5),
+                                   .max_message_bytes = 1u << 20});
+  std::thread loop([&] { endpoint.run(); });
+  auto init =
+      http("POST", endpoint.url(),
+           R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18",)"
+           R"("capabilities":{},"clientInfo":{"name":"t","version":"1"}}})");
+  EXPECT_EQ(init.status, 200) << init.body;
+  auto flood =
+      http("POST", endpoint.url(),
+           R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"flood"}})", init.session);
+  json answer = json::parse(flood.body, nullptr, false);
+  EXPECT_EQ(answer["error"]["code"], -32000) << flood.body.substr(0, 300);
+  EXPECT_NE(flood.body.find("message limit"), std::string::npos) << flood.body.substr(0, 300);
+  auto ok = http("POST", endpoint.url(),
+                 R"({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"calm"}})", init.session);
+  EXPECT_TRUE(json::parse(ok.body, nullptr, false)["result"].contains("content")) << ok.body.substr(0, 300);
+  endpoint.stop();
+  loop.join();
+}
+
+// A legacy-SSE guest whose /sse stream carries one never-ending event: the stream is cut at the message
+// limit and the upstream reported gone (/health 503 naming the limit); the endpoint keeps answering.
+// Before the fix the event's data piled up without bound and the upstream looked alive.
+TEST(HttpGuestBudget, EndlessEventOnLegacySseStreamEndsOnlyThatUpstream) {
+  FloodingHttpGuest guest(/*flood_get=*/true);
+  Endpoint endpoint(EndpointConfig{
+      .upstream = HttpUpstream{.port = guest.port(), .transport = HttpUpstream::Transport::sse},
+      .max_message_bytes = 1u << 20});
+  std::thread loop([&] { endpoint.run(); });
+  EXPECT_TRUE(eventually([&] { return !endpoint.status().hub.upstream_alive; }));
+  EXPECT_NE(endpoint.status().hub.upstream_error.find("message limit"), std::string::npos)
+      << endpoint.status().hub.upstream_error;
+  auto init =
+      http("POST", endpoint.url(),
+           R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18",)"
+           R"("capabilities":{},"clientInfo":{"name":"t","version":"1"}}})");
+  EXPECT_EQ(json::parse(init.body, nullptr, false)["error"]["code"], -32000) << init.body;
+  endpoint.stop();
+  loop.join();
 }
 
 }  // namespace

@@ -10,3 +10,20 @@ if(MCPVM_FUZZ AND CMAKE_CXX_COMPILER_ID MATCHES "Clang")
   target_link_options(mcp_fuzz_protocol PRIVATE -fsanitize=fuzzer,address,undefined)
   target_link_libraries(mcp_fuzz_protocol PRIVATE mcpvm_mcp_protocol)
 endif()
+
+# Fuzz target for the Host header check (tests/fuzz/mcp_host_fuzz.cpp), wired like the net ones: a replay
+# driver runs it as a unit test over tests/fuzz/mcp_corpus/host plus deterministic mutations; under
+# -DMCPVM_FUZZ=ON with clang it is also a libFuzzer binary.
+set(_mcp_fuzz_dir ${CMAKE_CURRENT_LIST_DIR}/../fuzz)
+add_executable(mcp_host_replay ${_mcp_fuzz_dir}/mcp_host_fuzz.cpp ${_mcp_fuzz_dir}/net_replay_main.cpp)
+target_link_libraries(mcp_host_replay PRIVATE mcpvm_mcp_protocol)
+target_include_directories(mcp_host_replay PRIVATE ${CMAKE_SOURCE_DIR}/src)
+add_test(NAME mcp_host_fuzz_replay COMMAND mcp_host_replay ${_mcp_fuzz_dir}/mcp_corpus/host)
+set_tests_properties(mcp_host_fuzz_replay PROPERTIES LABELS unit TIMEOUT 120)
+if(MCPVM_FUZZ AND CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+  add_executable(mcp_host_fuzz ${_mcp_fuzz_dir}/mcp_host_fuzz.cpp)
+  target_link_libraries(mcp_host_fuzz PRIVATE mcpvm_mcp_protocol)
+  target_include_directories(mcp_host_fuzz PRIVATE ${CMAKE_SOURCE_DIR}/src)
+  target_compile_options(mcp_host_fuzz PRIVATE -fsanitize=fuzzer,address,undefined)
+  target_link_options(mcp_host_fuzz PRIVATE -fsanitize=fuzzer,address,undefined)
+endif()

@@ -2,6 +2,8 @@
 // client gets which answer.
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
 #include "mcp/hub.h"
 
 namespace mcpvm::mcp {
@@ -192,6 +194,55 @@ TEST_F(HubTest, ResumeReplaysEventsAfterLastEventId) {
   EXPECT_TRUE(again->finished);
   EXPECT_FALSE(hub.resume(a, "999-1", std::make_shared<RecordingSink>()));
   EXPECT_FALSE(hub.resume(a, "garbage", std::make_shared<RecordingSink>()));
+}
+
+// ---- budgets against a hostile server (issue 19) ----
+
+// A server that keeps asking one client things it never answers is refused beyond the budget; the
+// client's session and every other session keep working.
+TEST_F(HubTest, OpenServerRequestsPerSessionAreBounded) {
+  std::string a = initialized_session(), b = initialized_session();
+  auto standalone_a = std::make_shared<RecordingSink>();
+  hub.attach_standalone(a, standalone_a);
+  hub.from_client(a, 0, request("keep", "ping"));  // a becomes the most recently active session
+  upstream.clear();
+  for (int i = 0; i < 1000; ++i) hub.from_upstream(request(fmt::format("s{}", i), "roots/list"));
+  size_t refused = 0;
+  for (const json& m : upstream) refused += m.contains("error") && m["error"]["code"] == rpc::kInternalError;
+  EXPECT_EQ(standalone_a->events.size() + refused, 1000u);
+  EXPECT_LE(standalone_a->events.size(), 64u) << "forwarded beyond the budget";
+  // The client answers one: that frees a slot for the next server request.
+  hub.from_client(a, 0, {{"jsonrpc", "2.0"}, {"id", "s0"}, {"result", json::object()}});
+  upstream.clear();
+  hub.from_upstream(request("later", "roots/list"));
+  EXPECT_TRUE(upstream.empty()) << upstream.front();
+  // Another session is unaffected.
+  auto sb = post(b, request(9, "tools/list"));
+  ASSERT_FALSE(upstream.empty());
+  answer(upstream.back(), {{"tools", json::array()}});
+  ASSERT_EQ(sb->events.size(), 1u);
+  EXPECT_EQ(sb->events[0].second["id"], 9);
+}
+
+// Progress floods fill a stream's resumption history; its bytes are bounded (not just its count).
+TEST_F(HubTest, StreamHistoryIsBoundedInBytes) {
+  std::string a = initialized_session();
+  upstream.clear();
+  auto sa = post(a, request(1, "tools/call", {{"_meta", {{"progressToken", "t"}}}}), false);
+  json token = upstream[0]["params"]["_meta"]["progressToken"];
+  const std::string mib(1 << 20, 'x');
+  for (int i = 1; i <= 100; ++i)
+    hub.from_upstream({{"jsonrpc", "2.0"},
+                       {"method", "notifications/progress"},
+                       {"params", {{"progressToken", token}, {"progress", i}, {"message", mib}}}});
+  ASSERT_EQ(sa->events.size(), 100u) << "a connected client still gets everything";
+  hub.detach(a, sa.get());
+  auto again = std::make_shared<RecordingSink>();
+  ASSERT_TRUE(hub.resume(a, sa->events[0].first, again));
+  // The 32 MiB budget (HubOptions::stream_history_bytes) keeps the newest ~31 events of 1 MiB.
+  EXPECT_LE(again->events.size(), 33u);
+  ASSERT_FALSE(again->events.empty());
+  EXPECT_EQ(again->events.back().second["params"]["progress"], 100) << "the newest events are kept";
 }
 
 TEST_F(HubTest, ClosingASessionCancelsItsRequests) {

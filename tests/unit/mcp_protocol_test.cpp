@@ -46,6 +46,40 @@ TEST(McpJsonRpc, ParseBodyAcceptsSingleAndBatch) {
   EXPECT_EQ(batch.messages.size(), 2u);
 }
 
+// A ~2 MB nesting bomb must be refused before anything recursive (dump, copy, compare) walks it.
+TEST(McpJsonRpc, ParseBodyRefusesNestingBombs) {
+  const std::string bomb = std::string(1 << 20, '[') + std::string(1 << 20, ']');
+  auto r = parse_body(bomb);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.error["error"]["code"], rpc::kParseError);
+  EXPECT_NE(r.error["error"]["message"].get<std::string>().find("128"), std::string::npos) << r.error;
+
+  // Deep params in an otherwise valid request: refused too, not forwarded.
+  const std::string deep_params = R"({"jsonrpc":"2.0","id":1,"method":"x","params":)" +
+                                  std::string(100000, '[') + std::string(100000, ']') + "}";
+  EXPECT_EQ(parse_body(deep_params).error["error"]["code"], rpc::kParseError);
+}
+
+TEST(McpJsonRpc, NestingLimitIsExact) {
+  auto nested = [](size_t levels) {  // {"a":{"a":...[]...}} with `levels` containers
+    std::string s;
+    for (size_t i = 1; i < levels; ++i) s += R"({"a":)";
+    s += "[]";
+    for (size_t i = 1; i < levels; ++i) s += "}";
+    return s;
+  };
+  EXPECT_FALSE(parse_untrusted_json(nested(kMaxJsonDepth)).is_discarded());
+  bool too_deep = false;
+  EXPECT_TRUE(parse_untrusted_json(nested(kMaxJsonDepth + 1), &too_deep).is_discarded());
+  EXPECT_TRUE(too_deep);
+  // Brackets inside strings (escaped quotes included) are text, not nesting.
+  const std::string in_string = R"({"s":"\")" + std::string(1000, '[') + R"(\\"})";
+  EXPECT_FALSE(parse_untrusted_json(in_string, &too_deep).is_discarded()) << in_string;
+  EXPECT_FALSE(too_deep);
+  EXPECT_TRUE(parse_untrusted_json("{nope", &too_deep).is_discarded());
+  EXPECT_FALSE(too_deep);
+}
+
 TEST(McpProtocol, VersionHeader) {
   EXPECT_FALSE(check_protocol_version_header(std::nullopt, "2025-06-18"));
   EXPECT_FALSE(check_protocol_version_header("2025-06-18", "2025-06-18"));
@@ -70,6 +104,38 @@ TEST(McpProtocol, OriginValidation) {
   EXPECT_FALSE(origin_allowed("null", {}));
   EXPECT_FALSE(origin_allowed("file://localhost", {}));
   EXPECT_TRUE(origin_allowed("https://app.example", {"https://app.example"}));
+}
+
+TEST(McpProtocol, HostHeaderParsing) {
+  auto v6 = parse_host_header("[::1]:8080");
+  ASSERT_TRUE(v6);
+  EXPECT_EQ(v6->host, "::1");
+  EXPECT_EQ(v6->port, 8080);
+  auto name = parse_host_header("LocalHost");
+  ASSERT_TRUE(name);
+  EXPECT_EQ(name->host, "localhost");
+  EXPECT_FALSE(name->port);
+  for (std::string_view bad :
+       {"", ":80", "localhost:", "localhost:65536", "localhost:8o", "::1", "[::1", "[::1]x", "[evil]:1",
+        "[fe80::1%25eth0]", "a b", "evil@127.0.0.1", "127.0.0.1/x", "localhost:80:80", "localhost:123456"})
+    EXPECT_FALSE(parse_host_header(bad)) << bad;
+}
+
+TEST(McpProtocol, HostValidation) {
+  for (std::string_view ok :
+       {"localhost", "localhost:3000", "LOCALHOST:1", "localhost.", "localhost.:80", "127.0.0.1",
+        "127.0.0.1:41234", "127.1.2.3:5", "[::1]", "[::1]:80", "[0:0:0:0:0:0:0:1]:80"})
+    EXPECT_TRUE(host_allowed(ok, {})) << ok;
+  for (std::string_view bad :
+       {"evil.example", "evil.example:41234", "localhost.evil.example", "evil.localhost", "127.0.0.1.nip.io",
+        "128.0.0.1", "0.0.0.0", "10.0.2.2:80", "[::2]", "[::ffff:127.0.0.1]", "127.1", "0x7f.0.0.1",
+        "2130706433", "localhost..", ""})
+    EXPECT_FALSE(host_allowed(bad, {})) << bad;
+  EXPECT_FALSE(host_allowed(std::nullopt, {})) << "HTTP/1.1 requires Host";
+  EXPECT_TRUE(host_allowed("MCP.example:80", {"mcp.example"}));
+  EXPECT_TRUE(host_allowed("[fe80::1]:80", {"fe80::1"}));
+  EXPECT_TRUE(host_allowed("[fe80::1]:80", {"[fe80::1]"}));
+  EXPECT_FALSE(host_allowed("other.example", {"mcp.example"}));
 }
 
 TEST(McpProtocol, AcceptParsing) {
@@ -108,6 +174,19 @@ TEST(McpProtocol, SseParserCrLfAndLimits) {
   SseParser small(8);
   small.feed("data: 0123456789");
   EXPECT_TRUE(small.failed());
+}
+
+// A server that sends `data:` lines and never the blank line that ends the event must not grow the
+// event without bound: the event counts against the same limit as a line.
+TEST(McpProtocol, SseParserBoundsAnEventsData) {
+  SseParser parser(1000);
+  for (int i = 0; i < 2000 && !parser.failed(); ++i) EXPECT_TRUE(parser.feed("data: x\n").empty());
+  EXPECT_TRUE(parser.failed());
+  SseParser fits(1000);
+  std::string event;
+  for (int i = 0; i < 300; ++i) event += "data: x\n";  // 599 bytes of data
+  EXPECT_EQ(fits.feed(event + "\n").size(), 1u);
+  EXPECT_FALSE(fits.failed());
 }
 
 TEST(McpProtocol, SessionIdsAreRandomHex) {
