@@ -17,6 +17,7 @@
 #include "guest/init/system.h"
 #include "guest/init/util.h"
 #include "guest/protocol.h"
+#include "guest/runtime_files.h"
 
 #if __has_include("guest/net/network.h") && defined(MCPVM_GUEST_NET)
 #include "guest/net/network.h"
@@ -45,6 +46,14 @@ GuestConfig read_config() {
   }
 }
 
+void provide_missing_runtime_files(const std::string& hostname) {
+  try {
+    provide_runtime_files("/", hostname);
+  } catch (const std::runtime_error& e) {
+    throw SetupError(e.what());
+  }
+}
+
 void configure_network([[maybe_unused]] const GuestConfig& config) {
 #ifdef MCPVM_HAVE_GUEST_NET
   if (config.network.is_object()) net::configure_network(config.network);
@@ -67,6 +76,7 @@ void configure_network([[maybe_unused]] const GuestConfig& config) {
     ports = open_ports(std::chrono::seconds(20));
     console_phase("ports open");
     switch_to_image_root(config);
+    provide_missing_runtime_files(config.hostname);
     mount_late();
     set_hostname(config.hostname);
     console_phase("image root mounted");
@@ -82,11 +92,13 @@ void configure_network([[maybe_unused]] const GuestConfig& config) {
     wait_for_shutdown(ports, int(config.drain_timeout_ms) + 5000);
   } catch (const SetupError& e) {
     console(e.what());
-    if (ports.ctl) send_ctl(ports, int(MsgType::Error), nlohmann::json{{"message", e.what()}, {"code", e.code()}}.dump());
+    if (ports.ctl)
+      send_ctl(ports, int(MsgType::Error), nlohmann::json{{"message", e.what()}, {"code", e.code()}}.dump());
     if (ports.ctl) wait_for_shutdown(ports, 5000);
   } catch (const std::exception& e) {
     console(std::string("internal error: ") + e.what());
-    if (ports.ctl) send_ctl(ports, int(MsgType::Error), nlohmann::json{{"message", e.what()}, {"code", 126}}.dump());
+    if (ports.ctl)
+      send_ctl(ports, int(MsgType::Error), nlohmann::json{{"message", e.what()}, {"code", 126}}.dump());
   }
   end_vm();
 }
