@@ -62,6 +62,11 @@ std::string escape(CURL* curl, const std::string& s) {
   return out;
 }
 
+// Bodies held in memory besides manifests (see manifest.h): error bodies and /v2/ only feed a message, a
+// token server's answer is one JSON object with a token of a few KiB; both caps are far above real ones.
+constexpr size_t kMaxMessageBodyBytes = 64 * 1024;
+constexpr size_t kMaxTokenResponseBytes = size_t(1) << 20;
+
 bool transient(CURLcode code) {
   switch (code) {
     case CURLE_OPERATION_TIMEDOUT:
@@ -181,7 +186,7 @@ Registry::Response Registry::request(const std::string& url, const std::string& 
       }
       return n;
     }
-    size_t cap = ok ? c->max_body : 64 * 1024;
+    size_t cap = ok ? c->max_body : kMaxMessageBodyBytes;
     if (c->r->body.size() + n > cap) {
       if (ok) {
         c->r->too_large = true;
@@ -286,7 +291,7 @@ void Registry::authenticate(const std::string& header) {
     curl_easy_setopt(
         curl, CURLOPT_WRITEFUNCTION, +[](char* d, size_t, size_t n, void* p) -> size_t {
           auto* b = static_cast<std::string*>(p);
-          if (b->size() + n > (1u << 20)) return 0;
+          if (b->size() + n > kMaxTokenResponseBytes) return 0;
           b->append(d, n);
           return n;
         });
@@ -340,7 +345,7 @@ namespace {
 }  // namespace
 
 void Registry::ping() {
-  Response r = request_with_auth(base_url(), "", nullptr, 64 * 1024, nullptr);
+  Response r = request_with_auth(base_url(), "", nullptr, kMaxMessageBodyBytes, nullptr);
   if (r.status != 200) fail_status(r.status, fmt::format("registry {}", ref_.api_host()), r.body);
 }
 
@@ -363,7 +368,7 @@ FetchedManifest Registry::get_manifest(std::string_view reference_or_digest) {
 void Registry::get_blob(std::string_view digest, const std::function<void(std::string_view)>& sink,
                         const std::function<void()>& on_restart) {
   std::string url = fmt::format("{}{}/blobs/{}", base_url(), ref_.repository, digest);
-  Response r = request_with_auth(url, "", &sink, 64 * 1024, &on_restart);
+  Response r = request_with_auth(url, "", &sink, kMaxMessageBodyBytes, &on_restart);
   if (r.status != 200) fail_status(r.status, fmt::format("blob {}", digest), r.body);
 }
 

@@ -64,6 +64,8 @@ class Store {
   std::string read_blob(std::string_view digest, size_t max_bytes) const;
   // Starts writing a blob; see BlobWriter.
   BlobWriter begin_blob(const std::string& digest, int64_t size) const;
+  // Bytes an unprivileged writer may still use in the store's file system (statvfs f_bavail).
+  uint64_t free_bytes() const;
   // Stores a small blob (manifest, config) whose bytes are in memory; verified like any other.
   void put_blob(const std::string& digest, std::string_view data) const;
 

@@ -1,6 +1,7 @@
 mcpvm_unit_test(oci_test
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/oci_reference_test.cpp ${CMAKE_CURRENT_LIST_DIR}/oci_auth_test.cpp
           ${CMAKE_CURRENT_LIST_DIR}/oci_manifest_test.cpp ${CMAKE_CURRENT_LIST_DIR}/oci_store_test.cpp
+          ${CMAKE_CURRENT_LIST_DIR}/oci_pull_test.cpp
   LIBS mcpvm_oci)
 target_compile_definitions(oci_test PRIVATE MCPVM_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
 
