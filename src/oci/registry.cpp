@@ -264,6 +264,8 @@ void Registry::authenticate(const std::string& header) {
     auto realm = bearer->params.find("realm");
     if (realm == bearer->params.end() || realm->second.empty())
       fail("the registry's bearer challenge has no realm");
+    const bool registry_is_https = options_.tls_verify;
+    check_token_realm(realm->second, registry_is_https);
     CURL* curl = thread_handle();
     std::string url = realm->second;
     url += url.find('?') == std::string::npos ? '?' : '&';
@@ -274,7 +276,7 @@ void Registry::authenticate(const std::string& header) {
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, long(options_.connect_timeout.count()));
     curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, registry_is_https ? "https" : "http,https");
     if (!options_.tls_verify) {
       curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
       curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
