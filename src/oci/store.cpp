@@ -156,6 +156,18 @@ void Store::set_ref(const std::string& reference, const std::string& manifest_di
   write_refs(home_, all);
 }
 
+std::optional<std::string> Store::add_ref(const std::string& reference,
+                                          const std::string& manifest_digest) const {
+  Lock lock(home_ / "refs.lock", true);
+  std::vector<StoredRef> all = refs();
+  for (const StoredRef& r : all)
+    if (r.reference == reference)
+      return r.digest == manifest_digest ? std::nullopt : std::optional<std::string>(r.digest);
+  all.push_back({reference, manifest_digest, now_rfc3339()});
+  write_refs(home_, all);
+  return std::nullopt;
+}
+
 std::optional<StoredRef> Store::find_ref(std::string_view query) const {
   std::vector<StoredRef> all = refs();
   for (const StoredRef& r : all)

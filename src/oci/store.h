@@ -71,6 +71,9 @@ class Store {
 
   // Points ref at a manifest digest (atomic; replaces an existing ref).
   void set_ref(const std::string& reference, const std::string& manifest_digest) const;
+  // Points a new ref at a manifest digest; a ref already pointing there is left as it is. When the ref
+  // points at another manifest, nothing changes and that manifest's digest is returned.
+  std::optional<std::string> add_ref(const std::string& reference, const std::string& manifest_digest) const;
   std::vector<StoredRef> refs() const;
 
   // Removes a ref (or every ref of a digest), then deletes blobs no ref needs and the rootfs cache of
