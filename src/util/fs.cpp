@@ -32,7 +32,8 @@ std::string read_file(const fs::path& path, size_t max_bytes) {
       fail_errno("reading {}", path.string());
     }
     if (n == 0) break;
-    if (out.size() + size_t(n) > max_bytes) fail("reading {}: larger than {} bytes", path.string(), max_bytes);
+    if (out.size() + size_t(n) > max_bytes)
+      fail("reading {}: larger than {} bytes", path.string(), max_bytes);
     out.append(buf, size_t(n));
   }
   return out;
@@ -47,6 +48,27 @@ void make_private_dirs(const fs::path& dir) {
   }
   if (dir.has_parent_path() && dir.parent_path() != dir) make_private_dirs(dir.parent_path());
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) fail_errno("creating directory {}", dir.string());
+}
+
+void check_private_dir(const fs::path& dir) {
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0) {
+    if (errno == ENOENT) return;
+    fail_errno("checking {}", dir.string());
+  }
+  if (!S_ISDIR(st.st_mode)) fail("{} is not a directory", dir.string());
+  if (st.st_uid != ::geteuid())
+    fail(
+        "{} belongs to uid {}, not to you (uid {}): refusing to use it (set MCPVM_HOME to a directory of "
+        "your own)",
+        dir.string(), st.st_uid, ::geteuid());
+  bool group = st.st_mode & S_IWGRP, others = st.st_mode & S_IWOTH;
+  if (group || others)
+    fail("{} is writable by {}: refusing to use it (run chmod go-w {})", dir.string(),
+         group && others ? "its group and others"
+         : group         ? "its group"
+                         : "others",
+         dir.string());
 }
 
 void write_all(int fd, std::string_view data) {
@@ -117,8 +139,10 @@ FileLock FileLock::try_lock(const fs::path& lock_path) {
   FileLock lock;
   UniqueFd fd(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
   if (!fd) fail_errno("opening lock {}", lock_path.string());
-  if (::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) lock.fd_ = std::move(fd);
-  else if (errno != EWOULDBLOCK) fail_errno("locking {}", lock_path.string());
+  if (::flock(fd.get(), LOCK_EX | LOCK_NB) == 0)
+    lock.fd_ = std::move(fd);
+  else if (errno != EWOULDBLOCK)
+    fail_errno("locking {}", lock_path.string());
   return lock;
 }
 
