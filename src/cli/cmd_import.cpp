@@ -11,12 +11,14 @@ namespace {
 
 struct ImportArgs {
   std::string path, tag;
+  bool replace = false;
   std::string platform = "linux/amd64";
 };
 
 int run_import(const ImportArgs& a) {
   oci::ImportOptions o;
   if (!a.tag.empty()) o.tag = a.tag;
+  o.replace = a.replace;
   o.platform = oci::Platform::parse(a.platform);
   oci::Store store(mcpvm_home());
   for (const oci::Image& image : oci::import_image(store, a.path, o))
@@ -29,6 +31,7 @@ const Command kImport{
       auto a = std::make_shared<ImportArgs>();
       app.add_option("path", a->path, "OCI layout directory or docker-archive .tar[.gz]")->required();
       app.add_option("--tag", a->tag, "Reference to record (default: the image's own name)");
+      app.add_flag("--replace", a->replace, "Re-point a reference that already names another image");
       app.add_option("--platform", a->platform, "os/arch to choose from an index")->capture_default_str();
       return [a] { return run_import(*a); };
     }};

@@ -14,6 +14,7 @@
 #include "util/error.h"
 #include "util/fd.h"
 #include "util/fs.h"
+#include "util/terminal.h"
 
 namespace mcpvm::cli {
 namespace {
@@ -32,6 +33,7 @@ void follow(const runner::VmDir& dir, const std::filesystem::path& path) {
   off_t offset = ::stat(path.c_str(), &st) == 0 ? st.st_size : 0;
   ino_t inode = st.st_ino;
   int idle_after_exit = 0;
+  ControlNeutralizer safe;
   for (;;) {
     struct stat now {};
     bool exists = ::stat(path.c_str(), &now) == 0;
@@ -45,14 +47,17 @@ void follow(const runner::VmDir& dir, const std::filesystem::path& path) {
         char buf[65536];
         ssize_t n;
         while ((n = ::read(fd.get(), buf, sizeof buf)) > 0) {
-          std::cout.write(buf, n);
+          std::cout << safe.feed({buf, size_t(n)});
           offset += n;
         }
         std::cout.flush();
       }
       continue;
     }
-    if (!dir.runner_holds_lock() && ++idle_after_exit > 2) return;
+    if (!dir.runner_holds_lock() && ++idle_after_exit > 2) {
+      std::cout << safe.finish() << std::flush;
+      return;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
 }
@@ -61,7 +66,7 @@ int run_logs(const LogsOptions& o) {
   runner::VmDir dir = runner::VmDir::for_name(o.name);
   if (!dir.exists()) fail("no such VM: {}", o.name);
   auto path = o.console ? dir.console_log() : o.runner_log ? dir.runner_log() : dir.server_log();
-  std::cout << runner::tail_lines(path, o.tail) << std::flush;
+  std::cout << neutralize_controls(runner::tail_lines(path, o.tail)) << std::flush;
   if (o.follow) follow(dir, path);
   return 0;
 }

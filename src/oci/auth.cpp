@@ -59,6 +59,17 @@ struct Cursor {
 
 }  // namespace
 
+void check_token_realm(std::string_view realm, bool registry_is_https) {
+  std::string scheme = lower(realm.substr(0, realm.find("://")));
+  if (realm.find("://") == std::string_view::npos || (scheme != "https" && scheme != "http"))
+    fail("the registry's token server {} is not an http(s) URL", realm);
+  if (scheme == "http" && registry_is_https)
+    fail(
+        "the registry's token server {} is plain http: refusing to send credentials in the clear (only a "
+        "plain-http registry, --tls-verify=false, may use one)",
+        realm);
+}
+
 std::vector<Challenge> parse_challenges(std::string_view header) {
   std::vector<Challenge> out;
   Cursor c{header};

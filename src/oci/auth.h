@@ -19,6 +19,12 @@ struct Challenge {
 // backslash escapes). Throws Error on malformed input.
 std::vector<Challenge> parse_challenges(std::string_view header);
 
+// Refuses a bearer challenge's token server (its realm) that would receive the user's credentials, and
+// hand out the token, in the clear: an https registry may only send us to an https token server; plain
+// http is accepted only from a plain-http registry (--tls-verify=false, e.g. a loopback test registry).
+// Throws Error("the registry's token server http://... is plain http: refusing ...").
+void check_token_realm(std::string_view realm, bool registry_is_https);
+
 struct Credentials {
   std::string username, password;
 };

@@ -130,6 +130,46 @@ std::string normalize_archive_path(std::string_view p) {
   return out;
 }
 
+// The compressions an archive may come in: what people compress image tarballs with. libarchive reads
+// many more, but every extra decoder is attack surface for a hostile archive, and some of its filters
+// run an external program (lrzip, lzop, grzip, and any decoder it was built without).
+void enable_allowed_filters(archive* a) {
+  struct Filter {
+    const char* name;
+    int (*enable)(archive*);
+  };
+  for (Filter f :
+       {Filter{"gzip", archive_read_support_filter_gzip}, Filter{"zstd", archive_read_support_filter_zstd},
+        Filter{"xz", archive_read_support_filter_xz}})
+    if (f.enable(a) != ARCHIVE_OK)  // ARCHIVE_WARN: no built-in decoder, it would run a program
+      fail("this libarchive has no built-in {} decoder", f.name);
+}
+
+// The name of a compression we refuse, told by the file's first bytes; empty for anything else (tar, our
+// allowed compressions, or junk that the tar reader then rejects).
+std::string refused_compression(std::string_view head) {
+  using namespace std::string_view_literals;  // "\x5d\x00\x00"sv keeps its NULs
+  static constexpr std::pair<std::string_view, std::string_view> kMagics[] = {
+      {"BZh"sv, "bzip2"sv},     {"\x04\x22\x4d\x18"sv, "lz4"sv}, {"\x1f\x9d"sv, "compress"sv},
+      {"LZIP"sv, "lzip"sv},     {"\x89LZO"sv, "lzop"sv},         {"LRZI"sv, "lrzip"sv},
+      {"GRZipII"sv, "grzip"sv}, {"\x5d\x00\x00"sv, "lzma"sv}};
+  for (const auto& [magic, name] : kMagics)
+    if (head.substr(0, magic.size()) == magic) return std::string(name);
+  return "";
+}
+
+void check_compression(const fs::path& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) fail_errno("opening {}", path.string());
+  char head[8] = {};
+  ssize_t n = ::read(fd.get(), head, sizeof head);
+  if (n < 0) fail_errno("reading {}", path.string());
+  std::string name = refused_compression(std::string_view(head, size_t(n)));
+  if (!name.empty())
+    fail("{}-compressed archives are not supported: decompress it, or compress it with gzip, zstd or xz",
+         name);
+}
+
 struct ArchiveDeleter {
   void operator()(archive* a) const { archive_read_free(a); }
 };
@@ -197,9 +237,8 @@ class TarSource : public Source {
  private:
   ArchivePtr open_archive() {
     ArchivePtr a(archive_read_new());
-    archive_read_support_filter_all(a.get());
-    archive_read_support_format_tar(a.get());
-    archive_read_support_format_gnutar(a.get());
+    enable_allowed_filters(a.get());
+    archive_read_support_format_tar(a.get());  // ustar, pax and GNU tar: what docker and skopeo write
     if (archive_read_open_filename(a.get(), path_.c_str(), kChunk) != ARCHIVE_OK)
       fail("{} is not a readable tar archive: {}", path_.string(), archive_error_string(a.get()));
     return a;
@@ -283,10 +322,11 @@ std::string blob_rel_path(const std::string& digest) {
   return "blobs/sha256/" + digest.substr(7);
 }
 
-std::string read_verified(Source& src, const Descriptor& d, std::string_view what) {
-  if (d.size > int64_t(kMaxManifestBytes))
-    fail("the {} {} is larger than 4 MiB", what, short_digest(d.digest));
-  std::string body = src.read(blob_rel_path(d.digest), kMaxManifestBytes);
+// A manifest or config named by a descriptor, at most max_bytes, checked against its digest.
+std::string read_verified(Source& src, const Descriptor& d, std::string_view what, size_t max_bytes) {
+  if (d.size > int64_t(max_bytes))
+    fail("the {} {} is larger than {} MiB", what, short_digest(d.digest), max_bytes >> 20);
+  std::string body = src.read(blob_rel_path(d.digest), max_bytes);
   if ("sha256:" + Sha256::hex(body) != d.digest || int64_t(body.size()) != d.size)
     fail("the {} {} does not match its digest", what, short_digest(d.digest));
   return body;
@@ -313,12 +353,35 @@ std::optional<std::string> layout_entry_tag(const json& entry) {
   return it->get<std::string>();
 }
 
-Image store_image(const Store& store, const std::string& manifest_digest, std::string_view manifest_body,
-                  const std::string& reference) {
+// What a ref is recorded under: "name:tag", or "name@digest" for a reference without a tag.
+std::string ref_key(const std::string& reference, const std::string& manifest_digest) {
   Reference ref = Reference::parse(reference);
+  return ref.tag.empty() ? ref.name() + "@" + manifest_digest : ref.name() + ":" + ref.tag;
+}
+
+// An archive names itself, so a hostile one could take over a ref the user relies on ("python:3"):
+// an existing ref only moves to another image on request.
+[[noreturn]] void fail_ref_moved(const std::string& key, const std::string& old_digest,
+                                 const std::string& new_digest) {
+  fail("{} already points at {}, this image is {}: give --replace to re-point it", key,
+       short_digest(old_digest), short_digest(new_digest));
+}
+
+// The early check, before any blob is copied (store_image checks again under the refs lock).
+void check_ref_not_moved(const Store& store, const std::string& key, const std::string& manifest_digest,
+                         const ImportOptions& options) {
+  if (options.replace) return;
+  for (const StoredRef& r : store.refs())
+    if (r.reference == key && r.digest != manifest_digest) fail_ref_moved(key, r.digest, manifest_digest);
+}
+
+Image store_image(const Store& store, const std::string& manifest_digest, std::string_view manifest_body,
+                  const std::string& key, const ImportOptions& options) {
   store.put_blob(manifest_digest, manifest_body);
-  std::string key = ref.tag.empty() ? ref.name() + "@" + manifest_digest : ref.name() + ":" + ref.tag;
-  store.set_ref(key, manifest_digest);
+  if (options.replace)
+    store.set_ref(key, manifest_digest);
+  else if (auto old = store.add_ref(key, manifest_digest))
+    fail_ref_moved(key, *old, manifest_digest);
   return store.load_image(manifest_digest, key);
 }
 
@@ -367,20 +430,22 @@ std::vector<Image> import_layout(const Store& store, Source& src, const ImportOp
            short_digest(parsed.manifests[i].descriptor.digest),
            layout_entry_tag(entry) ? fmt::format(" (only the tag \"{}\")", *layout_entry_tag(entry)) : "");
     Descriptor d = parsed.manifests[i].descriptor;
-    std::string body = read_verified(src, d, "manifest");
+    std::string body = read_verified(src, d, "manifest", kMaxManifestBytes);
     if (classify_manifest(d.media_type, body) == ManifestKind::index) {
       Index nested = parse_index(body);
       d = choose_platform(nested, options.platform).descriptor;
-      body = read_verified(src, d, "manifest");
+      body = read_verified(src, d, "manifest", kMaxManifestBytes);
     }
     Manifest m = parse_manifest(body);
-    std::string config_body = read_verified(src, m.config, "config");
+    std::string config_body = read_verified(src, m.config, "config", kMaxConfigBytes);
     check_config(config_body, m, options.platform);
+    std::string key = ref_key(name, d.digest);
+    check_ref_not_moved(store, key, d.digest, options);
     store.put_blob(m.config.digest, config_body);
     std::vector<std::pair<std::string, Descriptor>> wanted;
     for (const Descriptor& l : m.layers) wanted.emplace_back(blob_rel_path(l.digest), l);
     src.copy(store, wanted);
-    images.push_back(store_image(store, d.digest, body, name));
+    images.push_back(store_image(store, d.digest, body, key, options));
   }
   return images;
 }
@@ -413,7 +478,7 @@ std::vector<Image> import_docker_archive(const Store& store, TarSource& src, con
       fail("the archive's image has no RepoTags: give --tag REF");
 
     std::string config_path = item["Config"];
-    std::string config_body = src.read(config_path, kMaxManifestBytes);
+    std::string config_body = src.read(config_path, kMaxConfigBytes);
     Manifest m;
     m.media_type = media::docker_manifest;
     m.config = {std::string(media::docker_config), "sha256:" + Sha256::hex(config_body),
@@ -433,8 +498,6 @@ std::vector<Image> import_docker_archive(const Store& store, TarSource& src, con
     for (size_t i = 0; i < m.layers.size() && i < diff_ids.size(); ++i)
       if (layer_compression(m.layers[i].media_type) == Compression::none && m.layers[i].digest != diff_ids[i])
         fail("layer {} does not match the config's diff_id", short_digest(m.layers[i].digest));
-    store.put_blob(m.config.digest, config_body);
-    src.copy(store, wanted);
     json manifest = {
         {"schemaVersion", 2},
         {"mediaType", m.media_type},
@@ -444,7 +507,12 @@ std::vector<Image> import_docker_archive(const Store& store, TarSource& src, con
     for (const Descriptor& l : m.layers)
       manifest["layers"].push_back({{"mediaType", l.media_type}, {"size", l.size}, {"digest", l.digest}});
     std::string body = manifest.dump();
-    images.push_back(store_image(store, "sha256:" + Sha256::hex(body), body, name));
+    std::string digest = "sha256:" + Sha256::hex(body);
+    std::string key = ref_key(name, digest);
+    check_ref_not_moved(store, key, digest, options);
+    store.put_blob(m.config.digest, config_body);
+    src.copy(store, wanted);
+    images.push_back(store_image(store, digest, body, key, options));
   }
   return images;
 }
@@ -464,6 +532,7 @@ std::vector<Image> import_image(const Store& store, const fs::path& path, const 
         fail("the directory is not an OCI image layout (no oci-layout and index.json)");
       return import_layout(store, src, options);
     }
+    check_compression(path);
     std::unique_ptr<TarSource> src;
     try {
       src = std::make_unique<TarSource>(path);

@@ -16,6 +16,7 @@ namespace mcpvm::oci {
 
 struct ImportOptions {
   std::optional<std::string> tag;  // the ref to record; else the image's own name/tag, else an error
+  bool replace = false;            // may re-point an existing ref at another image (else that is refused)
   Platform platform;
 };
 

@@ -13,8 +13,8 @@ namespace {
 
 using nlohmann::json;
 
-json parse_json(std::string_view body, std::string_view what) {
-  if (body.size() > kMaxManifestBytes) fail("the {} is larger than 4 MiB", what);
+json parse_json(std::string_view body, std::string_view what, size_t max_bytes = kMaxManifestBytes) {
+  if (body.size() > max_bytes) fail("the {} is larger than {} MiB", what, max_bytes >> 20);
   json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) fail("the {} is not valid JSON", what);
   if (!doc.is_object()) fail("the {} is not a JSON object", what);
@@ -150,7 +150,7 @@ Index parse_index(std::string_view body) {
 }
 
 void parse_config(std::string_view body, ImageConfig& config, std::vector<std::string>& diff_ids) {
-  json doc = parse_json(body, "image config");
+  json doc = parse_json(body, "image config", kMaxConfigBytes);
   config = ImageConfig{};
   config.architecture = string_field(doc, "architecture", "image config", false);
   config.os = string_field(doc, "os", "image config", false);

@@ -28,8 +28,13 @@ inline constexpr std::string_view accept_manifests =
     "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
 }  // namespace media
 
-// Manifests, indexes and configs larger than this are refused.
+// Manifests and indexes larger than this are refused: it is the limit docker's own registry
+// (distribution) puts on a pushed manifest, so no image a registry accepted has a larger one.
 inline constexpr size_t kMaxManifestBytes = size_t(4) << 20;
+// Image configs larger than this are refused. A config is held in memory whole and parsed; real ones are
+// a few KiB (the build history rarely passes 100 KiB), so this leaves ample room while a hostile image
+// cannot make us hold an arbitrary amount.
+inline constexpr size_t kMaxConfigBytes = size_t(4) << 20;
 
 struct Platform {
   std::string os = "linux", architecture = "amd64", variant;

@@ -1,6 +1,8 @@
 #include "oci/pull.h"
 
 #include <atomic>
+#include <limits>
+#include <set>
 #include <thread>
 
 #include "oci/progress.h"
@@ -19,7 +21,8 @@ std::string short_digest(std::string_view digest) {
 
 // Fetches a manifest by digest and checks that the bytes are what the digest says.
 FetchedManifest fetch_verified(Registry& registry, const Descriptor& d) {
-  if (d.size > int64_t(kMaxManifestBytes)) fail("manifest {} is larger than 4 MiB", short_digest(d.digest));
+  if (d.size > int64_t(kMaxManifestBytes))
+    fail("manifest {} is larger than {} MiB", short_digest(d.digest), kMaxManifestBytes >> 20);
   FetchedManifest m = registry.get_manifest(d.digest);
   if (m.digest != d.digest) fail("manifest {} does not match its digest", short_digest(d.digest));
   return m;
@@ -43,6 +46,52 @@ void check_platform(const ImageConfig& config, const Platform& want) {
   if (config.os.empty() && config.architecture.empty()) return;  // nothing said: trust the index
   if (config.os != want.os || config.architecture != want.architecture)
     fail("the image is for {}/{}, not {}", config.os, config.architecture, want.str());
+}
+
+// Fetches the image config (or reads it from the store). A registry that sends more than the declared
+// size is cut off mid-stream, so at most kMaxConfigBytes are ever held.
+std::string fetch_config(const Store& store, Registry& registry, const Descriptor& config) {
+  if (config.size > int64_t(kMaxConfigBytes))
+    fail("the image config is larger than {} MiB", kMaxConfigBytes >> 20);
+  if (store.has_blob(config.digest)) return store.read_blob(config.digest, kMaxConfigBytes);
+  return with_context(fmt::format("config {}", short_digest(config.digest)), [&] {
+    std::string body;
+    registry.get_blob(
+        config.digest,
+        [&](std::string_view chunk) {
+          if (body.size() + chunk.size() > size_t(config.size))
+            fail("is larger than the {} bytes its descriptor says", config.size);
+          body.append(chunk);
+        },
+        [&] { body.clear(); });
+    store.put_blob(config.digest, body);
+    return body;
+  });
+}
+
+// The bytes the missing layers will take in the store, as the manifest declares them (the download
+// cannot exceed that: BlobWriter cuts a blob off at its declared size). Saturates instead of wrapping.
+uint64_t missing_layer_bytes(const Store& store, const std::vector<Descriptor>& layers) {
+  std::set<std::string> counted;
+  uint64_t total = 0;
+  for (const Descriptor& layer : layers) {
+    if (store.has_blob(layer.digest) || !counted.insert(layer.digest).second) continue;
+    uint64_t size = uint64_t(layer.size);
+    total = size > std::numeric_limits<uint64_t>::max() - total ? std::numeric_limits<uint64_t>::max()
+                                                                : total + size;
+  }
+  return total;
+}
+
+// Refuses, before any layer is downloaded, an image whose layers cannot fit: a full disk would fail the
+// pull late and also break everything else that writes there.
+void check_free_space(const Store& store, const std::vector<Descriptor>& layers) {
+  uint64_t needed = missing_layer_bytes(store, layers);
+  uint64_t available = store.free_bytes();
+  if (needed > available)
+    fail("not enough free space in {}: the image needs {} more, {} are free", store.home().string(),
+         needed > uint64_t(INT64_MAX) ? "over 9 EB" : Progress::human_bytes(int64_t(needed)),
+         Progress::human_bytes(int64_t(std::min<uint64_t>(available, INT64_MAX))));
 }
 
 // Downloads the layers the store lacks, `parallel` at a time; the first failure stops the others.
@@ -113,18 +162,7 @@ Image pull(const Store& store, const std::string& text, const PullOptions& optio
     FetchedManifest fm = resolve_manifest(registry, ref, options.platform);
     Manifest manifest = parse_manifest(fm.body);
 
-    if (manifest.config.size > int64_t(kMaxManifestBytes)) fail("the image config is larger than 4 MiB");
-    std::string config_body;
-    if (store.has_blob(manifest.config.digest)) {
-      config_body = store.read_blob(manifest.config.digest, kMaxManifestBytes);
-    } else {
-      with_context(fmt::format("config {}", short_digest(manifest.config.digest)), [&] {
-        registry.get_blob(
-            manifest.config.digest, [&](std::string_view c) { config_body.append(c); },
-            [&] { config_body.clear(); });
-        store.put_blob(manifest.config.digest, config_body);
-      });
-    }
+    std::string config_body = fetch_config(store, registry, manifest.config);
     ImageConfig config;
     std::vector<std::string> diff_ids;
     parse_config(config_body, config, diff_ids);
@@ -132,6 +170,7 @@ Image pull(const Store& store, const std::string& text, const PullOptions& optio
     if (!diff_ids.empty() && diff_ids.size() != manifest.layers.size())
       fail("the image config lists {} layers but the manifest {}", diff_ids.size(), manifest.layers.size());
 
+    check_free_space(store, manifest.layers);
     progress.message(fmt::format("pulling {} ({})", ref.str(), short_digest(fm.digest)));
     fetch_layers(store, registry, manifest.layers, options.parallel, progress);
     store.put_blob(fm.digest, fm.body);  // the manifest last: its blobs are all in place now

@@ -63,6 +63,11 @@ std::string escape(CURL* curl, const std::string& s) {
   return out;
 }
 
+// Bodies held in memory besides manifests (see manifest.h): error bodies and /v2/ only feed a message, a
+// token server's answer is one JSON object with a token of a few KiB; both caps are far above real ones.
+constexpr size_t kMaxMessageBodyBytes = 64 * 1024;
+constexpr size_t kMaxTokenResponseBytes = size_t(1) << 20;
+
 bool transient(CURLcode code) {
   switch (code) {
     case CURLE_OPERATION_TIMEDOUT:
@@ -182,7 +187,7 @@ Registry::Response Registry::request(const std::string& url, const std::string& 
       }
       return n;
     }
-    size_t cap = ok ? c->max_body : 64 * 1024;
+    size_t cap = ok ? c->max_body : kMaxMessageBodyBytes;
     if (c->r->body.size() + n > cap) {
       if (ok) {
         c->r->too_large = true;
@@ -260,6 +265,8 @@ void Registry::authenticate(const std::string& header) {
     auto realm = bearer->params.find("realm");
     if (realm == bearer->params.end() || realm->second.empty())
       fail("the registry's bearer challenge has no realm");
+    const bool registry_is_https = options_.tls_verify;
+    check_token_realm(realm->second, registry_is_https);
     CURL* curl = thread_handle();
     std::string url = realm->second;
     url += url.find('?') == std::string::npos ? '?' : '&';
@@ -270,7 +277,7 @@ void Registry::authenticate(const std::string& header) {
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, long(options_.connect_timeout.count()));
     curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, registry_is_https ? "https" : "http,https");
     if (!options_.tls_verify) {
       curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
       curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -287,7 +294,7 @@ void Registry::authenticate(const std::string& header) {
     curl_easy_setopt(
         curl, CURLOPT_WRITEFUNCTION, +[](char* d, size_t, size_t n, void* p) -> size_t {
           auto* b = static_cast<std::string*>(p);
-          if (b->size() + n > (1u << 20)) return 0;
+          if (b->size() + n > kMaxTokenResponseBytes) return 0;
           b->append(d, n);
           return n;
         });
@@ -341,7 +348,7 @@ namespace {
 }  // namespace
 
 void Registry::ping() {
-  Response r = request_with_auth(base_url(), "", nullptr, 64 * 1024, nullptr);
+  Response r = request_with_auth(base_url(), "", nullptr, kMaxMessageBodyBytes, nullptr);
   if (r.status != 200) fail_status(r.status, fmt::format("registry {}", ref_.api_host()), r.body);
 }
 
@@ -364,7 +371,7 @@ FetchedManifest Registry::get_manifest(std::string_view reference_or_digest) {
 void Registry::get_blob(std::string_view digest, const std::function<void(std::string_view)>& sink,
                         const std::function<void()>& on_restart) {
   std::string url = fmt::format("{}{}/blobs/{}", base_url(), ref_.repository, digest);
-  Response r = request_with_auth(url, "", &sink, 64 * 1024, &on_restart);
+  Response r = request_with_auth(url, "", &sink, kMaxMessageBodyBytes, &on_restart);
   if (r.status != 200) fail_status(r.status, fmt::format("blob {}", digest), r.body);
 }
 

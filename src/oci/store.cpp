@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/statvfs.h>
 
 #include <nlohmann/json.hpp>
 
@@ -103,6 +104,12 @@ BlobWriter Store::begin_blob(const std::string& digest, int64_t size) const {
   return BlobWriter(blob_dir(), digest, size);
 }
 
+uint64_t Store::free_bytes() const {
+  struct statvfs st {};
+  if (::statvfs(home_.c_str(), &st) != 0) fail_errno("checking the free space in {}", home_.string());
+  return uint64_t(st.f_bavail) * st.f_frsize;
+}
+
 void Store::put_blob(const std::string& digest, std::string_view data) const {
   if (has_blob(digest)) return;
   BlobWriter w = begin_blob(digest, int64_t(data.size()));
@@ -142,6 +149,18 @@ void Store::set_ref(const std::string& reference, const std::string& manifest_di
   std::erase_if(all, [&](const StoredRef& r) { return r.reference == reference; });
   all.push_back({reference, manifest_digest, now_rfc3339()});
   write_refs(home_, all);
+}
+
+std::optional<std::string> Store::add_ref(const std::string& reference,
+                                          const std::string& manifest_digest) const {
+  Lock lock(home_ / "refs.lock", true);
+  std::vector<StoredRef> all = refs();
+  for (const StoredRef& r : all)
+    if (r.reference == reference)
+      return r.digest == manifest_digest ? std::nullopt : std::optional<std::string>(r.digest);
+  all.push_back({reference, manifest_digest, now_rfc3339()});
+  write_refs(home_, all);
+  return std::nullopt;
 }
 
 std::optional<StoredRef> Store::find_ref(std::string_view query) const {
@@ -184,7 +203,7 @@ Image Store::load_image(const std::string& manifest_digest, const std::string& r
     Manifest m = parse_manifest(read_blob(manifest_digest, kMaxManifestBytes));
     image.config_descriptor = m.config;
     image.layers = m.layers;
-    parse_config(read_blob(m.config.digest, kMaxManifestBytes), image.config, image.diff_ids);
+    parse_config(read_blob(m.config.digest, kMaxConfigBytes), image.config, image.diff_ids);
     for (const Descriptor& l : image.layers) blob_path(l.digest);  // every layer must be present
     return image;
   });

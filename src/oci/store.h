@@ -64,11 +64,16 @@ class Store {
   std::string read_blob(std::string_view digest, size_t max_bytes) const;
   // Starts writing a blob; see BlobWriter.
   BlobWriter begin_blob(const std::string& digest, int64_t size) const;
+  // Bytes an unprivileged writer may still use in the store's file system (statvfs f_bavail).
+  uint64_t free_bytes() const;
   // Stores a small blob (manifest, config) whose bytes are in memory; verified like any other.
   void put_blob(const std::string& digest, std::string_view data) const;
 
   // Points ref at a manifest digest (atomic; replaces an existing ref).
   void set_ref(const std::string& reference, const std::string& manifest_digest) const;
+  // Points a new ref at a manifest digest; a ref already pointing there is left as it is. When the ref
+  // points at another manifest, nothing changes and that manifest's digest is returned.
+  std::optional<std::string> add_ref(const std::string& reference, const std::string& manifest_digest) const;
   std::vector<StoredRef> refs() const;
 
   // Removes a ref (or every ref of a digest), then deletes blobs no ref needs and the rootfs cache of

@@ -13,6 +13,7 @@
 #include "util/fs.h"
 #include "util/home.h"
 #include "util/process.h"
+#include "util/terminal.h"
 
 namespace mcpvm::runner {
 
@@ -134,7 +135,7 @@ std::string recent_logs(const VmDir& dir, long lines) {
   std::string console = tail_lines(dir.console_log(), lines / 2);
   if (!console.empty())
     out += (out.empty() || out.back() == '\n' ? "" : "\n") + std::string("[console]\n") + console;
-  return out;
+  return neutralize_controls(out);  // guest bytes, about to reach a terminal
 }
 
 std::vector<ProcessIdentity> find_vm_processes(const VmDir& dir) {

@@ -50,6 +50,27 @@ void make_private_dirs(const fs::path& dir) {
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) fail_errno("creating directory {}", dir.string());
 }
 
+void check_private_dir(const fs::path& dir) {
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0) {
+    if (errno == ENOENT) return;
+    fail_errno("checking {}", dir.string());
+  }
+  if (!S_ISDIR(st.st_mode)) fail("{} is not a directory", dir.string());
+  if (st.st_uid != ::geteuid())
+    fail(
+        "{} belongs to uid {}, not to you (uid {}): refusing to use it (set MCPVM_HOME to a directory of "
+        "your own)",
+        dir.string(), st.st_uid, ::geteuid());
+  bool group = st.st_mode & S_IWGRP, others = st.st_mode & S_IWOTH;
+  if (group || others)
+    fail("{} is writable by {}: refusing to use it (run chmod go-w {})", dir.string(),
+         group && others ? "its group and others"
+         : group         ? "its group"
+                         : "others",
+         dir.string());
+}
+
 void write_all(int fd, std::string_view data) {
   while (!data.empty()) {
     ssize_t n = ::write(fd, data.data(), data.size());

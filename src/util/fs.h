@@ -18,6 +18,11 @@ std::string read_file(const fs::path& path, size_t max_bytes = size_t(1) << 30);
 // Creates a directory and its missing parents with mode 0700 (existing ones are left as they are).
 void make_private_dirs(const fs::path& dir);
 
+// Refuses a directory that holds private data when someone else could change what is in it: another
+// owner, or write permission for its group or others (as ssh refuses such a ~/.ssh). Missing is fine.
+// Throws Error("DIR is writable by others: refusing to use it (run chmod go-w DIR)").
+void check_private_dir(const fs::path& dir);
+
 // Writes data to path atomically and durably: a temp file in the same directory, fsync, rename, fsync dir.
 void write_file_atomic(const fs::path& path, std::string_view data, mode_t mode = 0600);
 

@@ -10,7 +10,9 @@
 
 namespace mcpvm {
 
-std::filesystem::path mcpvm_home() {
+namespace {
+
+std::filesystem::path data_dir() {
   if (const char* h = std::getenv("MCPVM_HOME"); h && *h) return h;
   if (const char* x = std::getenv("XDG_DATA_HOME"); x && *x) return std::filesystem::path(x) / "mcpvm";
   const char* home = std::getenv("HOME");
@@ -20,6 +22,16 @@ std::filesystem::path mcpvm_home() {
     home = pw->pw_dir;
   }
   return std::filesystem::path(home) / ".local" / "share" / "mcpvm";
+}
+
+}  // namespace
+
+std::filesystem::path mcpvm_home() {
+  // Another local user who can write here could swap images, kernels or a VM's sockets and state.
+  std::filesystem::path home = data_dir();
+  check_private_dir(home);
+  check_private_dir(home / "vms");
+  return home;
 }
 
 std::filesystem::path ensure_mcpvm_home() {

@@ -6,7 +6,8 @@
 
 namespace mcpvm {
 
-// The data directory (not created).
+// The data directory (not created). Throws Error when it, or its vms/, exists but belongs to someone else
+// or is writable by others (see check_private_dir).
 std::filesystem::path mcpvm_home();
 
 // The data directory, created (0700) if missing.

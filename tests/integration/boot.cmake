@@ -1,7 +1,7 @@
 # VM boot tests: real QEMU microVMs (TCG here), one ctest per case so failures are precise and ctest -j
 # runs them in parallel. Label "vm" selects them: ctest -L vm.
 set(_boot_cases exit_code exit_signal unsigned_modules env_layering user_name_workdir user_uid_gid entrypoint_args stdio_16m
-    orphans overlay_isolation ctrl_c stop_timeout boot_deadline bad_input demo_server image_import)
+    orphans overlay_isolation ctrl_c stop_timeout boot_deadline bad_input demo_server image_import scratch_image)
 foreach(_case ${_boot_cases})
   mcpvm_integration_test(boot_${_case}
     COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/boot_test.sh ${_case}

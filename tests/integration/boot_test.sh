@@ -246,6 +246,26 @@ image_import)
   expect_eq "$rc" 0 "exit code ($(cat "$work/err"))"
   expect_eq "$(cat "$work/out")" $'image-cmd hello\napp' "image command, env and user"
   ;;
+scratch_image)
+  # An image FROM scratch: one static binary and nothing else (no /etc, no /tmp). The runtime must provide
+  # /etc/hosts, /etc/resolv.conf, /etc/hostname and /tmp, and the network setup must be able to write them.
+  mkdir -p "$work/scratch"
+  cp /bin/busybox "$work/scratch/busybox"
+  bash "$src/tests/fixtures/make-oci-image.sh" "$work/layout" scratch:1 --layer "$work/scratch" \
+    --entrypoint '["/busybox","sh","-c"]' \
+    --cmd '["B=/busybox; $B echo hostname=$($B hostname) etc=$($B cat /etc/hostname); $B grep -c ^nameserver /etc/resolv.conf; $B grep -q \"$($B hostname)\" /etc/hosts && $B echo hosts-has-hostname; $B stat -c tmp=%a /tmp"]' \
+    >/dev/null
+  "$bin/mcpvm" import "$work/layout" --tag scratch:1 >/dev/null 2>"$work/err" || fail "import: $(cat "$work/err")"
+  set +e
+  "$bin/mcpvm" run --foreground scratch:1 >"$work/out" 2>"$work/err" </dev/null
+  rc=$?
+  set -e
+  expect_eq "$rc" 0 "exit code ($(cat "$work/err"))"
+  host=$(sed -n 's/^hostname=\([^ ]*\) .*/\1/p' "$work/out")
+  [ -n "$host" ] || fail "no hostname line in [$(cat "$work/out")]"
+  expect_eq "$(cat "$work/out")" "hostname=$host etc=$host"$'\n1\nhosts-has-hostname\ntmp=1777' \
+    "runtime files of a scratch image"
+  ;;
 *)
   fail "unknown case"
   ;;

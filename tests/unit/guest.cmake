@@ -1,8 +1,9 @@
 # Guest-side logic shared with mcpvm-init: control framing, env layering, /etc/passwd and /etc/group,
-# appended module signatures.
+# appended module signatures, the runtime files of a scratch image.
 mcpvm_unit_test(guest_unit_test
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/guest_protocol_test.cpp ${CMAKE_CURRENT_LIST_DIR}/guest_users_test.cpp
           ${CMAKE_CURRENT_LIST_DIR}/guest_env_test.cpp ${CMAKE_CURRENT_LIST_DIR}/guest_module_signature_test.cpp
+          ${CMAKE_CURRENT_LIST_DIR}/guest_runtime_files_test.cpp
   LIBS mcpvm_guest_core)
 
 # Fuzz targets (tests/fuzz/guest_*_fuzz.cpp). Always built as replay tests over the seed corpus plus

@@ -98,3 +98,35 @@ TEST(OciAuth, DockerConfig) {
 }
 
 }  // namespace
+
+namespace {
+std::string realm_error(std::string_view realm, bool registry_is_https) {
+  try {
+    check_token_realm(realm, registry_is_https);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+}  // namespace
+
+TEST(OciAuth, AnHttpsRegistryMayOnlySendUsToAnHttpsTokenServer) {
+  EXPECT_EQ(realm_error("https://auth.docker.io/token", true), "(no error)");
+  EXPECT_EQ(realm_error("HTTPS://auth.example/token", true), "(no error)");
+  EXPECT_EQ(realm_error("http://auth.example/token", true),
+            "the registry's token server http://auth.example/token is plain http: refusing to send "
+            "credentials in the clear (only a plain-http registry, --tls-verify=false, may use one)");
+  EXPECT_EQ(realm_error("HTTP://auth.example/token", true).substr(0, 64),
+            "the registry's token server HTTP://auth.example/token is plain h");
+}
+
+TEST(OciAuth, APlainHttpRegistryMayUseAPlainHttpTokenServer) {
+  EXPECT_EQ(realm_error("http://127.0.0.1:5001/token", false), "(no error)");
+  EXPECT_EQ(realm_error("https://127.0.0.1:5001/token", false), "(no error)");
+}
+
+TEST(OciAuth, ATokenServerMustBeHttpOrHttps) {
+  EXPECT_EQ(realm_error("ftp://auth.example/token", false),
+            "the registry's token server ftp://auth.example/token is not an http(s) URL");
+  EXPECT_EQ(realm_error("/token", true), "the registry's token server /token is not an http(s) URL");
+}

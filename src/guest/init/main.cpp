@@ -18,6 +18,7 @@
 #include "guest/init/util.h"
 #include "guest/net/network.h"
 #include "guest/protocol.h"
+#include "guest/runtime_files.h"
 
 namespace mcpvm::guest {
 namespace {
@@ -41,6 +42,14 @@ GuestConfig read_config() {
   }
 }
 
+void provide_missing_runtime_files(const std::string& hostname) {
+  try {
+    provide_runtime_files("/", hostname);
+  } catch (const std::runtime_error& e) {
+    throw SetupError(e.what());
+  }
+}
+
 void configure_network(const GuestConfig& config) {
   if (config.network.is_object()) net::configure_network(config.network);
 }
@@ -61,6 +70,7 @@ void configure_network(const GuestConfig& config) {
     ports = open_ports(std::chrono::seconds(20));
     console_phase("ports open");
     switch_to_image_root(config);
+    provide_missing_runtime_files(config.hostname);
     mount_late();
     set_hostname(config.hostname);
     console_phase("image root mounted");
