@@ -14,7 +14,8 @@ struct VersionOptions {
 
 int run_version(const VersionOptions& o) {
   nlohmann::json v = {{"mcpvm", "0.1.0"}, {"libcurl", curl_version_info(CURLVERSION_NOW)->version}};
-  if (o.json) print_json(v);
+  if (o.json)
+    print_json(v);
   else
     for (auto& [k, val] : v.items()) std::cout << k << " " << val.get<std::string>() << "\n";
   return 0;

@@ -25,9 +25,13 @@ namespace {
 GlobalOptions g_options;
 }
 
-const GlobalOptions& global_options() { return g_options; }
+const GlobalOptions& global_options() {
+  return g_options;
+}
 
-void print_json(const nlohmann::json& value) { std::cout << value.dump(2) << std::endl; }
+void print_json(const nlohmann::json& value) {
+  std::cout << value.dump(2) << std::endl;
+}
 
 int main_impl(int argc, char** argv) {
   CLI::App app{

@@ -22,8 +22,8 @@ struct GuestConfig {
   // Environment layers, lowest precedence first: image Env, runtime -e/--env-file, secrets.
   // Each entry is "KEY=VALUE" (a bare "KEY" is ignored). The init merges them (see env.h).
   std::vector<std::vector<std::string>> env_layers;
-  std::string workdir;   // empty: "/" (as docker does)
-  std::string user;      // OCI User: "", "name", "uid", "name:group", "uid:gid", ...
+  std::string workdir;  // empty: "/" (as docker does)
+  std::string user;     // OCI User: "", "name", "uid", "name:group", "uid:gid", ...
   std::string hostname = "mcpvm";
   // Kernel module file names (in kModulesDir), in load order (dependencies first).
   std::vector<std::string> modules;

@@ -5,7 +5,9 @@
 namespace mcpvm::guest {
 
 namespace {
-std::string_view key_of(std::string_view entry) { return entry.substr(0, entry.find('=')); }
+std::string_view key_of(std::string_view entry) {
+  return entry.substr(0, entry.find('='));
+}
 }  // namespace
 
 std::vector<std::string> merge_env(const std::vector<std::vector<std::string>>& layers) {
@@ -15,9 +17,12 @@ std::vector<std::string> merge_env(const std::vector<std::vector<std::string>>& 
       auto eq = entry.find('=');
       if (eq == std::string::npos || eq == 0) continue;
       std::string_view key = key_of(entry);
-      auto same = std::find_if(out.begin(), out.end(), [&](const std::string& e) { return key_of(e) == key; });
-      if (same != out.end()) *same = entry;
-      else out.push_back(entry);
+      auto same =
+          std::find_if(out.begin(), out.end(), [&](const std::string& e) { return key_of(e) == key; });
+      if (same != out.end())
+        *same = entry;
+      else
+        out.push_back(entry);
     }
   }
   return out;

@@ -114,7 +114,8 @@ class FrameDecoder {
     if (buffer_.size() - pos_ < kHeaderSize) return compact(), std::nullopt;
     auto byte = [&](size_t i) { return uint32_t(uint8_t(buffer_[pos_ + i])); };
     uint32_t len = byte(0) | byte(1) << 8 | byte(2) << 16 | byte(3) << 24;
-    if (len > kMaxPayload) throw ProtocolError("control message length " + std::to_string(len) + " too large");
+    if (len > kMaxPayload)
+      throw ProtocolError("control message length " + std::to_string(len) + " too large");
     if (byte(5) != 0) throw ProtocolError("control message with unknown flags");
     if (buffer_.size() - pos_ < kHeaderSize + len) return compact(), std::nullopt;
     Frame f;

@@ -79,8 +79,10 @@ ResolvedUser resolve_user(std::string_view spec, const std::vector<PasswdEntry>&
     auto it = std::find_if(passwd.begin(), passwd.end(), [&](const PasswdEntry& p) { return p.uid == *uid; });
     if (it != passwd.end()) entry = &*it;
   } else {
-    auto it = std::find_if(passwd.begin(), passwd.end(), [&](const PasswdEntry& p) { return p.name == user_part; });
-    if (it == passwd.end()) throw UserError("unable to find user " + std::string(user_part) + " in the image's /etc/passwd");
+    auto it =
+        std::find_if(passwd.begin(), passwd.end(), [&](const PasswdEntry& p) { return p.name == user_part; });
+    if (it == passwd.end())
+      throw UserError("unable to find user " + std::string(user_part) + " in the image's /etc/passwd");
     entry = &*it;
     r.uid = entry->uid;
   }
@@ -94,7 +96,8 @@ ResolvedUser resolve_user(std::string_view spec, const std::vector<PasswdEntry>&
     if (auto gid = parse_id(*group_part)) {
       r.gid = *gid;
     } else {
-      auto it = std::find_if(groups.begin(), groups.end(), [&](const GroupEntry& g) { return g.name == *group_part; });
+      auto it = std::find_if(groups.begin(), groups.end(),
+                             [&](const GroupEntry& g) { return g.name == *group_part; });
       if (it == groups.end())
         throw UserError("unable to find group " + std::string(*group_part) + " in the image's /etc/group");
       r.gid = it->gid;
@@ -106,7 +109,8 @@ ResolvedUser resolve_user(std::string_view spec, const std::vector<PasswdEntry>&
   if (!r.name.empty()) {
     for (const auto& g : groups) {
       bool member = std::find(g.members.begin(), g.members.end(), r.name) != g.members.end();
-      if (member && std::find(r.groups.begin(), r.groups.end(), g.gid) == r.groups.end()) r.groups.push_back(g.gid);
+      if (member && std::find(r.groups.begin(), r.groups.end(), g.gid) == r.groups.end())
+        r.groups.push_back(g.gid);
     }
   }
   return r;

@@ -37,7 +37,7 @@ struct ResolvedUser {
   gid_t gid = 0;
   std::vector<gid_t> groups;  // supplementary groups (includes gid)
   std::string home = "/";
-  std::string name;           // empty when the uid has no passwd entry
+  std::string name;  // empty when the uid has no passwd entry
 };
 
 class UserError : public std::runtime_error {

@@ -27,8 +27,12 @@ std::atomic<Level>& current() {
 
 }  // namespace
 
-Level level() { return current().load(std::memory_order_relaxed); }
-void set_level(Level l) { current().store(l); }
+Level level() {
+  return current().load(std::memory_order_relaxed);
+}
+void set_level(Level l) {
+  current().store(l);
+}
 
 void write(Level l, std::string_view message) {
   static constexpr const char* kNames[] = {"error", "warning", "info", "debug"};

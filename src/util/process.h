@@ -33,9 +33,9 @@ struct SpawnOptions {
   bool stdin_null = false;
   bool stdout_null = false;
   bool stderr_null = false;
-  bool new_session = false;        // setsid(): detach from the terminal (runner, daemons)
-  bool new_process_group = true;   // setpgid(0,0): lets us kill the child's whole tree
-  bool die_with_parent = true;     // PR_SET_PDEATHSIG(SIGKILL)
+  bool new_session = false;       // setsid(): detach from the terminal (runner, daemons)
+  bool new_process_group = true;  // setpgid(0,0): lets us kill the child's whole tree
+  bool die_with_parent = true;    // PR_SET_PDEATHSIG(SIGKILL)
 };
 
 class Subprocess {

@@ -11,10 +11,10 @@
 namespace mcpvm::vm {
 
 struct AttachOptions {
-  int in = 0, out = 1, err = 2;       // host side; not made non-blocking (they may be shared terminals)
+  int in = 0, out = 1, err = 2;  // host side; not made non-blocking (they may be shared terminals)
   std::chrono::milliseconds stop_timeout{10000};  // after SIGINT/SIGTERM: then the VM is powered off
   std::chrono::milliseconds boot_timeout{60000};  // no Ready by then: the VM is killed
-  bool handle_signals = true;         // SIGINT/SIGTERM/SIGHUP → SIGTERM to the server
+  bool handle_signals = true;                     // SIGINT/SIGTERM/SIGHUP → SIGTERM to the server
   // A stop request from the caller (e.g. an eventfd it writes): once readable, the server gets SIGTERM
   // through the init as for a first signal (before the server runs: the VM is powered off). Read once,
   // never drained; the caller enforces its own timeout. -1: none.

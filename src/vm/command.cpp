@@ -29,8 +29,10 @@ std::vector<std::string> resolve_command(const std::vector<std::string>& image_e
   } else {
     argv = image_entrypoint;
   }
-  if (!args.empty()) argv.insert(argv.end(), args.begin(), args.end());
-  else if (!entrypoint_override) argv.insert(argv.end(), image_cmd.begin(), image_cmd.end());
+  if (!args.empty())
+    argv.insert(argv.end(), args.begin(), args.end());
+  else if (!entrypoint_override)
+    argv.insert(argv.end(), image_cmd.begin(), image_cmd.end());
   if (argv.empty() || argv[0].empty())
     fail("no command to run: the image has no Entrypoint or Cmd; give one after -- or with --entrypoint");
   return argv;

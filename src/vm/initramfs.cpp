@@ -21,7 +21,9 @@ void CpioWriter::add_entry(std::string_view path, uint32_t mode, std::string_vie
   out_.append((4 - out_.size() % 4) % 4, '\0');
 }
 
-void CpioWriter::add_directory(std::string_view path, uint32_t mode) { add_entry(path, S_IFDIR | mode, {}); }
+void CpioWriter::add_directory(std::string_view path, uint32_t mode) {
+  add_entry(path, S_IFDIR | mode, {});
+}
 
 void CpioWriter::add_file(std::string_view path, std::string_view data, uint32_t mode) {
   add_entry(path, S_IFREG | mode, data);
@@ -52,8 +54,8 @@ std::string build_initramfs(const std::filesystem::path& init_binary, const std:
     config.modules.push_back(file);
   }
   cpio.add_file("mcpvm/config.json", nlohmann::json(config).dump(), 0600);
-  cpio.add_file("init", with_context("reading the guest init", [&] { return read_file(init_binary, 64 << 20); }),
-                0755);
+  cpio.add_file(
+      "init", with_context("reading the guest init", [&] { return read_file(init_binary, 64 << 20); }), 0755);
   return cpio.finish();
 }
 

@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <cstdlib>
 #include <set>
-#include <unordered_map>
 #include <sstream>
+#include <unordered_map>
 
 #include "util/error.h"
 #include "util/fs.h"
@@ -55,7 +55,8 @@ std::optional<fs::path> modules_beside(const fs::path& kernel) {
 }  // namespace
 
 const std::vector<std::string>& base_modules() {
-  static const std::vector<std::string> m = {"virtio_mmio", "virtio_blk", "virtio_console", "squashfs", "overlay"};
+  static const std::vector<std::string> m = {"virtio_mmio", "virtio_blk", "virtio_console", "squashfs",
+                                             "overlay"};
   return m;
 }
 
@@ -70,17 +71,21 @@ KernelFiles find_kernel(const std::optional<fs::path>& override_path) {
     if (const char* env = std::getenv("MCPVM_KERNEL"); env && *env) path = env;
   if (path) {
     std::error_code ec;
-    if (!fs::is_regular_file(*path, ec)) fail("kernel {} not found (--kernel / MCPVM_KERNEL)", path->string());
+    if (!fs::is_regular_file(*path, ec))
+      fail("kernel {} not found (--kernel / MCPVM_KERNEL)", path->string());
     KernelFiles k;
     k.kernel = fs::absolute(*path);
     const char* mods = std::getenv("MCPVM_KERNEL_MODULES");
     if (mods && std::string_view(mods) == "none") return k;
-    if (mods && *mods) k.modules_dir = mods;
-    else if (auto beside = modules_beside(k.kernel)) k.modules_dir = *beside;
+    if (mods && *mods)
+      k.modules_dir = mods;
+    else if (auto beside = modules_beside(k.kernel))
+      k.modules_dir = *beside;
     else
-      fail("no modules for kernel {}: put lib/modules/<version> beside it or set MCPVM_KERNEL_MODULES "
-           "(a lib/modules/<version> folder, or none for a kernel with everything built in)",
-           path->string());
+      fail(
+          "no modules for kernel {}: put lib/modules/<version> beside it or set MCPVM_KERNEL_MODULES "
+          "(a lib/modules/<version> folder, or none for a kernel with everything built in)",
+          path->string());
     if (!fs::exists(k.modules_dir / "modules.dep", ec))
       fail("{} has no modules.dep (run depmod -b on it)", k.modules_dir.string());
     k.version = k.modules_dir.filename().string();

@@ -22,8 +22,8 @@ struct KernelFiles {
 KernelFiles find_kernel(const std::optional<std::filesystem::path>& override_path = std::nullopt);
 
 struct ModuleFile {
-  std::string name;               // "virtio_mmio"
-  std::filesystem::path path;     // absolute
+  std::string name;            // "virtio_mmio"
+  std::filesystem::path path;  // absolute
 };
 
 // The modules `wanted` needs, dependencies first, each once, as modprobe would load them (from

@@ -42,7 +42,8 @@ TEST(GuestUsers, ParsesOnlyWellFormedLines) {
 TEST(GuestUsers, ParseIdRejectsJunk) {
   EXPECT_EQ(parse_id("0"), 0u);
   EXPECT_EQ(parse_id("4294967294"), 4294967294u);
-  for (const char* bad : {"", "-1", "1x", " 1", "4294967295", "99999999999", "0x10"}) EXPECT_FALSE(parse_id(bad)) << bad;
+  for (const char* bad : {"", "-1", "1x", " 1", "4294967295", "99999999999", "0x10"})
+    EXPECT_FALSE(parse_id(bad)) << bad;
 }
 
 TEST(GuestUsers, EmptySpecIsRoot) {

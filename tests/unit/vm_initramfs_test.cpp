@@ -18,11 +18,12 @@ TEST(VmInitramfs, CpioToolListsAndExtractsEntries) {
   w.add_file("empty", "");
   TempDir tmp;
   write_file_atomic(tmp.path() / "a.cpio", w.finish());
-  auto list = run_command({"sh", "-c", "cpio -it --quiet < a.cpio"}, std::chrono::seconds(20), {.cwd = tmp.path()});
+  auto list =
+      run_command({"sh", "-c", "cpio -it --quiet < a.cpio"}, std::chrono::seconds(20), {.cwd = tmp.path()});
   ASSERT_TRUE(list.status.exited() && list.status.code() == 0) << list.err;
   EXPECT_EQ(list.out, "dir\ndir/a.txt\nodd\nempty\n");
-  auto x = run_command({"sh", "-c", "mkdir out && cd out && cpio -id --quiet < ../a.cpio"}, std::chrono::seconds(20),
-                       {.cwd = tmp.path()});
+  auto x = run_command({"sh", "-c", "mkdir out && cd out && cpio -id --quiet < ../a.cpio"},
+                       std::chrono::seconds(20), {.cwd = tmp.path()});
   ASSERT_EQ(x.status.code(), 0) << x.err;
   EXPECT_EQ(read_file(tmp.path() / "out/dir/a.txt"), "hello");
   EXPECT_EQ(read_file(tmp.path() / "out/odd"), std::string("x\0y", 3));
@@ -43,13 +44,15 @@ TEST(VmInitramfs, HoldsInitModulesAndConfig) {
   config.argv = {"/bin/echo", "hi"};
   std::string archive = vm::build_initramfs(tmp.path() / "init", {{"virtio_x", tmp.path() / "m.ko"}}, config);
   write_file_atomic(tmp.path() / "i.cpio", archive);
-  auto x = run_command({"sh", "-c", "mkdir out && cd out && cpio -id --quiet < ../i.cpio && ls -l dev/console"},
-                       std::chrono::seconds(20), {.cwd = tmp.path()});
+  auto x =
+      run_command({"sh", "-c", "mkdir out && cd out && cpio -id --quiet < ../i.cpio && ls -l dev/console"},
+                  std::chrono::seconds(20), {.cwd = tmp.path()});
   ASSERT_EQ(x.status.code(), 0) << x.err;
   EXPECT_EQ(x.out.substr(0, 1), "c");
   EXPECT_EQ(read_file(tmp.path() / "out/init"), "#!init");
   EXPECT_EQ(read_file(tmp.path() / "out/mcpvm/modules/virtio_x.ko"), "module-bytes");
-  auto parsed = nlohmann::json::parse(read_file(tmp.path() / "out/mcpvm/config.json")).get<guest::GuestConfig>();
+  auto parsed =
+      nlohmann::json::parse(read_file(tmp.path() / "out/mcpvm/config.json")).get<guest::GuestConfig>();
   EXPECT_EQ(parsed.argv, config.argv);
   EXPECT_EQ(parsed.modules, std::vector<std::string>{"virtio_x.ko"});
 }

@@ -10,7 +10,8 @@ using namespace mcpvm;
 
 namespace {
 const char* kDep =
-    "kernel/drivers/virtio/virtio_mmio.ko: kernel/drivers/virtio/virtio.ko kernel/drivers/virtio/virtio_ring.ko\n"
+    "kernel/drivers/virtio/virtio_mmio.ko: kernel/drivers/virtio/virtio.ko "
+    "kernel/drivers/virtio/virtio_ring.ko\n"
     "kernel/drivers/virtio/virtio.ko: kernel/drivers/virtio/virtio_ring.ko\n"
     "kernel/drivers/virtio/virtio_ring.ko:\n"
     "kernel/drivers/net/virtio_net.ko: kernel/drivers/net/net_failover.ko kernel/net/core/failover.ko "
@@ -29,8 +30,8 @@ TEST(VmKernel, ResolvesDependenciesFirstAndOnce) {
   auto mods = vm::resolve_modules(dir.path(), {"virtio_mmio", "virtio-net", "overlay"});
   std::vector<std::string> names;
   for (auto& m : mods) names.push_back(m.name);
-  EXPECT_EQ(names, (std::vector<std::string>{"virtio_ring", "virtio", "virtio_mmio", "failover", "net_failover",
-                                             "virtio_net"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"virtio_ring", "virtio", "virtio_mmio", "failover",
+                                             "net_failover", "virtio_net"}));
   EXPECT_EQ(mods[2].path, dir.path() / "kernel/drivers/virtio/virtio_mmio.ko");
 }
 

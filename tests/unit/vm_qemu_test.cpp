@@ -63,15 +63,16 @@ TEST(VmQemu, NetworkFdAddsVirtioNet) {
 TEST(VmQemu, CommandLineCarriesThePitfallFixes) {
   vm::VmSpec spec;
   std::string c = vm::kernel_cmdline(spec, 2400000);
-  for (const char* p : {"reboot=t", "panic=-1", "tsc_early_khz=2400000", "console=ttyS0", "cryptomgr.notests"})
+  for (const char* p :
+       {"reboot=t", "panic=-1", "tsc_early_khz=2400000", "console=ttyS0", "cryptomgr.notests"})
     EXPECT_NE(c.find(p), std::string::npos) << p;
   EXPECT_EQ(c.find("acpi=off"), std::string::npos);
 }
 
 TEST(VmQemu, TscMeasurementIsPlausible) {
   uint64_t khz = vm::measure_tsc_khz(std::chrono::milliseconds(10));
-  EXPECT_GT(khz, 100'000u);      // > 100 MHz
-  EXPECT_LT(khz, 10'000'000u);   // < 10 GHz
+  EXPECT_GT(khz, 100'000u);     // > 100 MHz
+  EXPECT_LT(khz, 10'000'000u);  // < 10 GHz
 }
 
 TEST(VmQemu, ConsoleToASocketForTheRunnersCappedLog) {

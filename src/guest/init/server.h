@@ -31,7 +31,8 @@ struct LaunchOverrides {
 
 // Resolves env, user, workdir and the executable inside the (already switched-to) image root.
 // Throws SetupError with docker's codes (126, 127 for a command not found).
-LaunchPlan plan_launch(const GuestConfig& config, const std::string& hostname, const LaunchOverrides& overrides = {});
+LaunchPlan plan_launch(const GuestConfig& config, const std::string& hostname,
+                       const LaunchOverrides& overrides = {});
 
 // Forks and execs the plan with the given stdio in a new session (setsid); with `controlling_tty` the
 // stdin fd (a pty slave) becomes the session's controlling terminal. Returns once exec succeeded;

@@ -140,7 +140,8 @@ std::optional<DhcpLease> parse_static_lease(const nlohmann::json& j) {
     fail("network config: \"address\", \"gateway\" and \"dns\" go together");
   std::string cidr = field<std::string>(j, "address", "");
   auto slash = cidr.find('/');
-  if (slash == std::string::npos) fail("network config: \"address\" must be A.B.C.D/prefix, got \"" + cidr + "\"");
+  if (slash == std::string::npos)
+    fail("network config: \"address\" must be A.B.C.D/prefix, got \"" + cidr + "\"");
   DhcpLease lease;
   lease.address = parse_ipv4(cidr.substr(0, slash), "address");
   std::string prefix = cidr.substr(slash + 1);
@@ -160,7 +161,8 @@ std::optional<DhcpLease> parse_static_lease(const nlohmann::json& j) {
 }  // namespace
 
 NetworkConfig parse_network_config(const nlohmann::json& j) {
-  reject_unknown(j, {"interface", "hostname", "hosts", "dhcp_timeout_ms", "renew", "address", "gateway", "dns"},
+  reject_unknown(j,
+                 {"interface", "hostname", "hosts", "dhcp_timeout_ms", "renew", "address", "gateway", "dns"},
                  "network config");
   NetworkConfig c;
   c.interface = field<std::string>(j, "interface", c.interface);
