@@ -24,6 +24,7 @@ struct BridgeOptions {
   int timeout_seconds = 300;
   int read_timeout_seconds = 30;
   std::vector<std::string> allowed_origins;
+  std::vector<std::string> allowed_hosts;
   std::vector<std::string> command;
   std::string upstream_url;
   std::string upstream_transport = "streamable-http";
@@ -51,6 +52,7 @@ mcp::EndpointConfig endpoint_config(const BridgeOptions& o, mcp::Upstream upstre
           .upstream = std::move(upstream),
           .request_timeout = std::chrono::seconds(o.timeout_seconds),
           .allowed_origins = o.allowed_origins,
+          .allowed_hosts = o.allowed_hosts,
           .read_timeout = std::chrono::seconds(o.read_timeout_seconds)};
 }
 
@@ -143,6 +145,10 @@ const Command kBridge{
                      "Seconds a client has to send a whole request")
           ->check(CLI::PositiveNumber);
       app.add_option("--allow-origin", o->allowed_origins, "Extra allowed browser Origin (repeatable)");
+      app.add_option(
+          "--allow-host", o->allowed_hosts,
+          "Extra accepted Host header name, for --host beyond loopback (repeatable; loopback names "
+          "are always accepted)");
       app.add_option("--upstream-url", o->upstream_url,
                      "Instead of a command: forward to an MCP server at this http://127.0.0.1 URL");
       app.add_option("--upstream-transport", o->upstream_transport, "Transport of --upstream-url")

@@ -15,6 +15,9 @@ void add_network_flags(CLI::App& app, net::NetworkFlags& f) {
   app.add_option("--add-host", f.add_host, "Add NAME:IP to the guest's DNS and /etc/hosts (repeatable)");
   app.add_flag("--allow-host-loopback", f.allow_host_loopback,
                "Let the guest reach the host's 127.0.0.1 (as 10.0.2.2); denied by default");
+  app.add_flag("--allow-private-network", f.allow_private_network,
+               "Let the guest reach private networks (RFC 1918, 100.64/10) and the host's own addresses; "
+               "denied by default in every mode");
 }
 
 }  // namespace mcpvm::cli

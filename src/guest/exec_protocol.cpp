@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "util/json_depth.h"
+
 namespace mcpvm::guest {
 
 namespace {
@@ -9,7 +11,9 @@ namespace {
 using nlohmann::json;
 
 json parse_object(std::string_view payload, const char* what) {
-  json j = json::parse(payload, nullptr, /*allow_exceptions=*/false);
+  bool too_deep = false;
+  json j = parse_untrusted_json(payload, &too_deep);
+  if (too_deep) throw ProtocolError(std::string(what) + ": " + too_deep_reason());
   if (j.is_discarded() || !j.is_object()) throw ProtocolError(std::string(what) + ": not a JSON object");
   return j;
 }

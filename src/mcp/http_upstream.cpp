@@ -23,6 +23,7 @@
 
 #include "mcp/protocol.h"
 #include "mcp/upstream_link.h"
+#include "util/backoff.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -404,6 +405,7 @@ class HttpLink : public UpstreamLink {
   // The standalone GET stream of a streamable HTTP session: server notifications and requests.
   net::awaitable<void> get_stream() {
     const uint64_t generation = stream_generation_;
+    Backoff backoff(std::chrono::milliseconds(200), std::chrono::milliseconds(3200));
     for (int attempt = 0; attempt < 5 && !stopped_ && generation == stream_generation_; ++attempt) {
       try {
         auto s = std::make_unique<beast::tcp_stream>(io_);
@@ -425,8 +427,8 @@ class HttpLink : public UpstreamLink {
         get_stream_ = nullptr;
         log::debug("mcp: upstream GET stream: {}", e.what());
       }
-      net::steady_timer backoff(io_, std::chrono::milliseconds(200 << attempt));
-      co_await backoff.async_wait(net::use_awaitable);
+      net::steady_timer wait(io_, backoff.next());
+      co_await wait.async_wait(net::use_awaitable);
     }
   }
 
@@ -448,8 +450,8 @@ class HttpLink : public UpstreamLink {
     // in a VM the link starts before the server listens. Once it was up, its end ends the upstream.
     const auto give_up = std::chrono::steady_clock::now() + std::chrono::minutes(5);
     std::string reason;
-    for (auto delay = std::chrono::milliseconds(100);;
-         delay = std::min(delay * 2, std::chrono::milliseconds(2000))) {
+    Backoff backoff(std::chrono::milliseconds(100), std::chrono::milliseconds(2000));
+    for (;;) {
       bool answered = false;  // a wrong status (or a stream that ended) is final, a refused connection is not
       try {
         auto s = std::make_unique<beast::tcp_stream>(io_);
@@ -474,6 +476,7 @@ class HttpLink : public UpstreamLink {
             fmt::format("SSE stream to the MCP server at {}{}: {}", host_header_, config_.path, e.what());
       }
       get_stream_ = nullptr;
+      const auto delay = backoff.next();
       if (stopped_ || answered || std::chrono::steady_clock::now() + delay > give_up) break;
       log::debug("mcp: {}; retrying in {} ms", reason, delay.count());
       net::steady_timer wait(io_, delay);

@@ -47,38 +47,6 @@ json make_notification(std::string_view method, json params) {
   return n;
 }
 
-bool nested_deeper_than(std::string_view text, size_t max_depth) {
-  size_t depth = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_string) {
-      if (c == '\\')
-        ++i;  // the escaped character cannot end the string
-      else if (c == '"')
-        in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > max_depth) return true;
-    } else if ((c == ']' || c == '}') && depth > 0) {
-      --depth;
-    }
-  }
-  return false;
-}
-
-json parse_untrusted_json(std::string_view text, bool* too_deep) {
-  const bool deep = nested_deeper_than(text, kMaxJsonDepth);
-  if (too_deep) *too_deep = deep;
-  if (deep) return json(json::value_t::discarded);
-  return json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
-}
-
-std::string too_deep_reason() {
-  return fmt::format("JSON nested deeper than {} levels", kMaxJsonDepth);
-}
-
 ParsedBody parse_body(std::string_view body) {
   ParsedBody out;
   bool too_deep = false;

@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "util/json_depth.h"
+
 namespace mcpvm::mcp {
 
 using nlohmann::json;
@@ -35,22 +37,7 @@ json make_error(const json& id, int code, std::string_view message);
 json make_result(const json& id, json result);
 json make_notification(std::string_view method, json params);
 
-// How deep untrusted JSON may nest. nlohmann::json's dump(), copy and comparison recurse once per level,
-// so a 2 MB "[[[[..." would overflow the stack and kill the runner with its VM. Real MCP traffic stays
-// far below (tool input schemas nest 20-30 levels).
-constexpr size_t kMaxJsonDepth = 128;
-
-// Whether text nests arrays/objects deeper than max_depth, counting brackets outside strings in one
-// pass with no allocation. For invalid JSON the count is still an upper bound of what a parser builds
-// before it fails, so a "no" makes parsing safe.
-bool nested_deeper_than(std::string_view text, size_t max_depth);
-
-// Parses untrusted JSON (a request body, a line or event from the server): a discarded value
-// (is_discarded()) when it is invalid or nests deeper than kMaxJsonDepth, which is checked before
-// nlohmann sees it; *too_deep says which. Never throws.
-json parse_untrusted_json(std::string_view text, bool* too_deep = nullptr);
-// "JSON nested deeper than 128 levels": what the log and the clients are told.
-std::string too_deep_reason();
+// Untrusted JSON is parsed with util/json_depth.h (parse_untrusted_json, kMaxJsonDepth).
 
 // A decoded HTTP request body: one message or a batch (array) of them.
 struct ParsedBody {

@@ -14,6 +14,7 @@
 #include <mutex>
 
 #include "mcp/endpoint.h"
+#include "mcp/endpoint_url.h"
 #include "mcp/protocol.h"
 #include "mcp/upstream_link.h"
 #include "util/error.h"
@@ -278,7 +279,7 @@ struct Endpoint::Impl {
   Hub hub;
   HubPeer hub_peer{hub};
   net::steady_timer ticker{io};
-  std::string base_url;
+  EndpointUrl urls;
   std::vector<std::string> allowed_hosts;  // config.allowed_hosts + the listen address
   bool stopping = false;
 
@@ -375,12 +376,12 @@ void Endpoint::Impl::bind() {
   allowed_hosts = config.allowed_hosts;
   if (!address.is_unspecified()) allowed_hosts.push_back(config.host);  // e.g. a LAN address given to bridge
   std::string host = address.is_v6() ? "[" + config.host + "]" : config.host;
-  base_url = fmt::format("http://{}:{}", host, acceptor.local_endpoint().port());
+  urls = {host, acceptor.local_endpoint().port()};
 }
 
 void Endpoint::Impl::refresh_snapshot(bool running) {
   std::lock_guard lock(status_mu);
-  snapshot.url = base_url + "/mcp";
+  snapshot.url = urls.streamable_http();
   snapshot.running = running;
   snapshot.hub = hub.status();
 }
@@ -704,10 +705,10 @@ uint16_t Endpoint::port() const {
   return impl_->acceptor.local_endpoint().port();
 }
 std::string Endpoint::url() const {
-  return impl_->base_url + "/mcp";
+  return impl_->urls.streamable_http();
 }
 std::string Endpoint::sse_url() const {
-  return impl_->base_url + "/sse";
+  return impl_->urls.sse();
 }
 
 void Endpoint::run() {

@@ -44,7 +44,8 @@ json egress_to_json(const EgressPolicy& p) {
   return {{"mode", to_string(p.mode)},
           {"hosts", hosts},
           {"ports", p.ports},
-          {"allow_host_loopback", p.allow_host_loopback}};
+          {"allow_host_loopback", p.allow_host_loopback},
+          {"allow_private_network", p.allow_private_network}};
 }
 
 EgressPolicy egress_from_json(JsonFields f) {
@@ -70,6 +71,7 @@ EgressPolicy egress_from_json(JsonFields f) {
   if (policy.mode != EgressMode::allowlist && (!hosts.empty() || !ports.empty()))
     fail("{}: hosts and ports belong to an allowlist only", f.key_path("mode"));
   policy.allow_host_loopback = f.get<bool>("allow_host_loopback", false);
+  policy.allow_private_network = f.get<bool>("allow_private_network", false);
   f.finish();
   return policy;
 }
@@ -157,11 +159,12 @@ namespace {
 
 void refuse_flags_without_network(const NetworkFlags& f) {
   bool other = !f.publish.empty() || !f.allow_host.empty() || !f.allow_port.empty() || !f.add_host.empty() ||
-               f.allow_host_loopback || (!f.permission_profile.empty() && f.permission_profile != "none");
+               f.allow_host_loopback || f.allow_private_network ||
+               (!f.permission_profile.empty() && f.permission_profile != "none");
   if (other)
     fail(
         "--network none gives the VM no network interface: -p, --allow-host, --allow-port, --add-host, "
-        "--allow-host-loopback and network permission profiles cannot apply");
+        "--allow-host-loopback, --allow-private-network and network permission profiles cannot apply");
 }
 
 EgressPolicy egress_from_flags(const NetworkFlags& f) {
@@ -189,10 +192,11 @@ EgressPolicy egress_from_flags(const NetworkFlags& f) {
     policy = EgressPolicy::allowlist(f.allow_host, ports);
   }
   policy.allow_host_loopback = f.allow_host_loopback;
-  if (f.allow_host_loopback && policy.mode == EgressMode::deny_all)
+  policy.allow_private_network = policy.allow_private_network || f.allow_private_network;
+  if (policy.mode == EgressMode::deny_all && (f.allow_host_loopback || f.allow_private_network))
     fail(
-        "--allow-host-loopback has no effect under a deny-all policy (permission profile none or an empty "
-        "allowlist)");
+        "--allow-host-loopback and --allow-private-network have no effect under a deny-all policy "
+        "(permission profile none or an empty allowlist)");
   return policy;
 }
 

@@ -11,6 +11,8 @@
 //   --network none                                        no NIC at all
 //   --add-host NAME:IP (repeatable)                       answered by our DNS and in the guest's /etc/hosts
 //   --allow-host-loopback                                 let the guest reach the host's 127.0.0.1 (10.0.2.2)
+//   --allow-private-network                               let the guest reach RFC 1918/100.64 networks and
+//                                                         the host's own addresses (denied by default)
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -43,6 +45,7 @@ struct NetworkFlags {
   std::string network;  // empty or "none"
   std::vector<std::string> add_host;
   bool allow_host_loopback = false;
+  bool allow_private_network = false;
 };
 
 // Validates the flags together (throws Error with a one-line message for anything that could not be

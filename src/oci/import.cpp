@@ -15,6 +15,7 @@
 
 #include "oci/reference.h"
 #include "util/error.h"
+#include "util/json_depth.h"
 #include "util/sha256.h"
 
 namespace mcpvm::oci {
@@ -398,10 +399,10 @@ void check_config(std::string_view config_body, const Manifest& m, const Platfor
 }
 
 std::vector<Image> import_layout(const Store& store, Source& src, const ImportOptions& options) {
-  json layout = json::parse(src.read("oci-layout", 64 * 1024), nullptr, false);
+  json layout = parse_untrusted_json(src.read("oci-layout", 64 * 1024));
   if (layout.is_discarded() || !layout.is_object() || !layout.contains("imageLayoutVersion"))
     fail("oci-layout is not a valid OCI layout marker");
-  json index = json::parse(src.read("index.json", kMaxManifestBytes), nullptr, false);
+  json index = parse_untrusted_json(src.read("index.json", kMaxManifestBytes));
   if (index.is_discarded() || !index.is_object() || !index["manifests"].is_array())
     fail("index.json is not a valid OCI index");
   Index parsed = with_context("index.json", [&] { return parse_index(index.dump()); });
@@ -460,7 +461,7 @@ std::string docker_layer_media_type(const std::string& magic) {
 }
 
 std::vector<Image> import_docker_archive(const Store& store, TarSource& src, const ImportOptions& options) {
-  json list = json::parse(src.read("manifest.json", kMaxManifestBytes), nullptr, false);
+  json list = parse_untrusted_json(src.read("manifest.json", kMaxManifestBytes));
   if (list.is_discarded() || !list.is_array() || list.empty())
     fail("manifest.json is not a docker-archive manifest");
   if (options.tag && list.size() > 1)

@@ -6,6 +6,7 @@
 
 #include "oci/reference.h"
 #include "util/error.h"
+#include "util/json_depth.h"
 
 namespace mcpvm::oci {
 
@@ -15,7 +16,9 @@ using nlohmann::json;
 
 json parse_json(std::string_view body, std::string_view what, size_t max_bytes = kMaxManifestBytes) {
   if (body.size() > max_bytes) fail("the {} is larger than {} MiB", what, max_bytes >> 20);
-  json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  bool too_deep = false;
+  json doc = parse_untrusted_json(body, &too_deep);
+  if (too_deep) fail("the {}: {}", what, too_deep_reason());
   if (doc.is_discarded()) fail("the {} is not valid JSON", what);
   if (!doc.is_object()) fail("the {} is not a JSON object", what);
   return doc;

@@ -10,6 +10,7 @@
 #include "oci/manifest.h"
 #include "util/backoff.h"
 #include "util/error.h"
+#include "util/json_depth.h"
 #include "util/log.h"
 #include "util/sha256.h"
 
@@ -308,7 +309,7 @@ void Registry::authenticate(const std::string& header) {
       fail("authentication failed ({}): the token server refused {}", status,
            creds ? "the credentials" : "anonymous access: give --creds USER:PASSWORD or docker login");
     if (status != 200) fail("the token server {} answered {}", realm->second, status);
-    auto doc = nlohmann::json::parse(body, nullptr, false);
+    auto doc = parse_untrusted_json(body);
     std::string token;
     if (doc.is_object()) {
       if (doc.contains("token") && doc["token"].is_string())
@@ -339,7 +340,7 @@ namespace {
   if (status == 403) fail("access denied (403) to {}", what);
   if (status == 404) fail("{} not found (404)", what);
   std::string detail;
-  auto doc = nlohmann::json::parse(body, nullptr, false);
+  auto doc = parse_untrusted_json(body);
   if (doc.is_object() && doc.contains("errors") && doc["errors"].is_array() && !doc["errors"].empty() &&
       doc["errors"][0].is_object())
     detail = ": " + doc["errors"][0].value("message", std::string());

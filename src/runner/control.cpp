@@ -10,6 +10,7 @@
 
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/json_depth.h"
 
 namespace mcpvm::runner {
 
@@ -40,7 +41,9 @@ std::optional<std::string> LineBuffer::next_line() {
 }
 
 json parse_control_line(std::string_view line) {
-  json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
+  bool too_deep = false;
+  json j = parse_untrusted_json(line, &too_deep);
+  if (too_deep) fail("malformed control message: {}", too_deep_reason());
   if (j.is_discarded()) fail("malformed control message: not JSON");
   if (!j.is_object()) fail("malformed control message: not a JSON object");
   return j;

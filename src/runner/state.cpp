@@ -157,7 +157,9 @@ fs::path VmDir::vms_root() {
 
 VmDir VmDir::for_name(std::string_view name) {
   check_vm_name(name);
-  return VmDir(vms_root() / std::string(name));
+  VmDir dir(vms_root() / std::string(name));
+  check_private_dir(dir.root_);  // another user able to write here could plant a config or a socket
+  return dir;
 }
 
 VmDir VmDir::create(std::string_view name) {

@@ -10,6 +10,7 @@
 
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/json_depth.h"
 #include "util/log.h"
 #include "util/signal_fd.h"
 
@@ -107,7 +108,8 @@ class Session {
       while (auto f = decoder_.next()) on_frame(*f);
     } catch (const std::exception& e) {
       vm_.kill();
-      fail("the guest sent a bad control message ({}); console log: {}", e.what(), vm_.console_log().string());
+      fail("the guest sent a bad control message ({}); console log: {}", e.what(),
+           vm_.console_log().string());
     }
   }
 
@@ -116,7 +118,9 @@ class Session {
       if (o_.exec) o_.exec->on_guest_frame(f);
       return;
     }
-    auto body = nlohmann::json::parse(f.payload.empty() ? "{}" : f.payload, nullptr, false);
+    bool too_deep = false;
+    auto body = parse_untrusted_json(f.payload.empty() ? "{}" : f.payload, &too_deep);
+    if (too_deep) fail("{}", too_deep_reason());
     if (body.is_discarded() || !body.is_object()) fail("not a JSON object");
     switch (f.type) {
       case MsgType::Ready:
@@ -156,14 +160,18 @@ class Session {
   void read_stdin() {
     char buf[65536];
     ssize_t n = ::read(o_.in, buf, sizeof buf);
-    if (n > 0) pending_stdin_.assign(buf, size_t(n));
-    else if (n == 0 || (errno != EAGAIN && errno != EINTR)) close_stdin();
+    if (n > 0)
+      pending_stdin_.assign(buf, size_t(n));
+    else if (n == 0 || (errno != EAGAIN && errno != EINTR))
+      close_stdin();
   }
 
   void write_stdin() {
     ssize_t n = ::write(vm_.stdin_fd(), pending_stdin_.data(), pending_stdin_.size());
-    if (n > 0) pending_stdin_.erase(0, size_t(n));
-    else if (n < 0 && errno != EAGAIN && errno != EINTR) close_stdin();
+    if (n > 0)
+      pending_stdin_.erase(0, size_t(n));
+    else if (n < 0 && errno != EAGAIN && errno != EINTR)
+      close_stdin();
   }
 
   void close_stdin() {
@@ -179,7 +187,8 @@ class Session {
       log::warn("stopping the VM");
       return power_off();
     }
-    log::info("forwarding SIGTERM to the server; the VM is powered off in {} s", o_.stop_timeout.count() / 1000.0);
+    log::info("forwarding SIGTERM to the server; the VM is powered off in {} s",
+              o_.stop_timeout.count() / 1000.0);
     forward_sigterm();
   }
 
@@ -217,7 +226,8 @@ class Session {
       vm_.kill();
       vm_.qemu().wait();
       fail("the guest did not start the server within {} s (killed); console log: {}",
-           std::chrono::duration_cast<std::chrono::seconds>(o_.boot_timeout).count(), vm_.console_log().string());
+           std::chrono::duration_cast<std::chrono::seconds>(o_.boot_timeout).count(),
+           vm_.console_log().string());
     }
   }
 
@@ -270,7 +280,8 @@ class Session {
     std::string qemu = vm_.qemu_errors();
     if (!st.exited() || st.code() != 0 || !qemu.empty())
       fail("QEMU failed ({}){}{}", st.describe(), qemu.empty() ? "" : ": ", qemu);
-    fail("the VM stopped before the server exited (guest crash?); console log: {}", vm_.console_log().string());
+    fail("the VM stopped before the server exited (guest crash?); console log: {}",
+         vm_.console_log().string());
   }
 
   Vm& vm_;
@@ -295,6 +306,8 @@ class Session {
 
 }  // namespace
 
-int run_attached(Vm& vm, const AttachOptions& options) { return Session(vm, options).run(); }
+int run_attached(Vm& vm, const AttachOptions& options) {
+  return Session(vm, options).run();
+}
 
 }  // namespace mcpvm::vm

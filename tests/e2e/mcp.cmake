@@ -1,9 +1,10 @@
 # End-to-end tests of the MCP endpoint with real MCP clients and servers from npm (label e2e).
 # scripts/test-setup.d/mcp.sh installs tests/e2e/node_modules (npm ci) before they run.
+# A missing node is an error, not a silently smaller suite.
 find_program(MCPVM_NODE node)
 if(NOT MCPVM_NODE)
-  message(WARNING "node not found: the MCP e2e tests are not registered (run scripts/deps.sh)")
-  return()
+  message(FATAL_ERROR "node not found: the MCP e2e tests need it (run scripts/deps.sh, or configure with "
+                      "-DMCPVM_TESTS=OFF to build without tests)")
 endif()
 
 function(mcpvm_e2e_test name script)

@@ -1,9 +1,6 @@
 # MCP servers that speak HTTP: in a microVM (vm-http, label vm: TCG boots, ~2-4 min) and the HTTP upstream
 # link's session recovery against a real server on the host (http-upstream-reinit). See docs/mcp.md.
-find_program(MCPVM_NODE node)
-if(NOT MCPVM_NODE)
-  return()
-endif()
+# MCPVM_NODE: found (or refused) by mcp.cmake, included first.
 foreach(t vm-http http-upstream-reinit)
   string(REPLACE "-" "_" _name "mcp_e2e_${t}")
   add_test(NAME ${_name} COMMAND ${MCPVM_NODE} ${CMAKE_CURRENT_LIST_DIR}/${t}.test.mjs

@@ -38,6 +38,18 @@ TEST(ExecProtocol, StartRejectsMalformedPayloads) {
   }
 }
 
+// A hostile guest's exit/ack payloads and a hostile host's start are parsed by the same function: a
+// nesting bomb is refused before nlohmann's recursive copy could overflow the stack.
+TEST(ExecProtocol, NestingBombsAreRefused) {
+  std::string bomb = R"({"argv":["sh"],"env":)" + std::string(200000, '[') + std::string(200000, ']') + "}";
+  try {
+    parse_exec_start(bomb);
+    ADD_FAILURE() << "accepted";
+  } catch (const ProtocolError& e) {
+    EXPECT_NE(std::string(e.what()).find("nested deeper than"), std::string::npos) << e.what();
+  }
+}
+
 TEST(ExecProtocol, StartCapsTheNumberOfArguments) {
   json j{{"argv", std::vector<std::string>(kExecMaxArgs + 1, "x")}};
   EXPECT_THROW(parse_exec_start(j.dump()), ProtocolError);

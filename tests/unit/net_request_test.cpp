@@ -23,6 +23,10 @@ NetworkFlags flags_from(const std::vector<std::string>& args) {
       f.allow_host_loopback = true;
       continue;
     }
+    if (a == "--allow-private-network") {
+      f.allow_private_network = true;
+      continue;
+    }
     if (i + 1 >= args.size()) throw std::logic_error("flag without value: " + a);
     const std::string& v = args[++i];
     if (a == "-p")
@@ -139,6 +143,15 @@ TEST(NetworkRequest, JsonIsStrictAndNamesTheKey) {
   EXPECT_EQ(message([](auto& j) { j["forwards"][0]["host_address"] = "0.0.0.0"; }).find("network.forwards:"),
             0u);
   EXPECT_EQ(message([](auto& j) { j.erase("egress"); }), "network.egress: missing");
+}
+
+TEST(NetworkRequest, PrivateNetworksAreAnOptInThatSurvivesTheConfig) {
+  EXPECT_FALSE(resolve({}).user_network->policy.allow_private_network) << "denied by default";
+  EXPECT_TRUE(resolve({"--allow-private-network"}).user_network->policy.allow_private_network);
+  EXPECT_TRUE(resolve({"--allow-host", "a.test", "--allow-private-network"})
+                  .user_network->policy.allow_private_network);
+  EXPECT_ANY_THROW(resolve({"--permission-profile", "none", "--allow-private-network"}));
+  EXPECT_ANY_THROW(resolve({"--network", "none", "--allow-private-network"}));
 }
 
 TEST(NetworkRequest, NetworkNoneRoundTripsAsDisabled) {

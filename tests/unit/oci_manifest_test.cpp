@@ -83,6 +83,13 @@ TEST(OciManifest, RejectsSchema1) {
   EXPECT_NE(message_of([&] { parse_manifest(s1); }).find("schema 1"), std::string::npos);
 }
 
+TEST(OciManifest, NestingBombFromARegistryIsRefused) {
+  std::string bomb =
+      R"({"schemaVersion":2,"annotations":)" + std::string(1 << 19, '[') + std::string(1 << 19, ']') + "}";
+  EXPECT_NE(message_of([&] { parse_any_document(bomb); }).find("nested deeper than 128 levels"),
+            std::string::npos);
+}
+
 TEST(OciManifest, RejectsUnknownAndMalformed) {
   EXPECT_EQ(message_of([] { classify_manifest("application/x-weird", "{}"); }),
             "unknown manifest media type \"application/x-weird\"");

@@ -102,9 +102,12 @@ TEST(ControlServer, MalformedRequestsAreAnsweredAndServingGoesOn) {
   TempDir dir;
   auto socket = dir.path() / "control.sock";
   ControlServer server(listen_control(socket), answer);
-  for (const char* bad :
-       {R"({"op":1})", R"({"op":null})", R"({"op":["stop"]})", R"({"op":"stop","timeout_s":"x"})",
-        R"({"op":"stop","timeout_s":-1})", R"({"op":"reboot"})", R"({})", R"([1,2])", "nonsense"}) {
+  // A valid nesting bomb under the 1 MiB line cap: copying it (as a typed request does) would recurse 500k
+  // deep.
+  const std::string bomb = R"({"op":)" + std::string(500000, '[') + std::string(500000, ']') + "}";
+  for (const char* bad : {R"({"op":1})", R"({"op":null})", R"({"op":["stop"]})",
+                          R"({"op":"stop","timeout_s":"x"})", R"({"op":"stop","timeout_s":-1})",
+                          R"({"op":"reboot"})", R"({})", R"([1,2])", "nonsense", bomb.c_str()}) {
     ControlChannel c = connect_control(socket);
     std::string line = std::string(bad) + "\n";
     write_all(c.fd(), line);

@@ -153,6 +153,17 @@ TEST_F(VmDirTest, CreateSaveLoadRemove) {
   EXPECT_THROW(VmDir::for_name("alpha").load_state(), Error);
 }
 
+TEST_F(VmDirTest, ADirectoryOthersCanWriteIsRefused) {
+  auto dir = VmDir::create("open");
+  ASSERT_EQ(::chmod(dir.root().c_str(), 0777), 0);
+  try {
+    VmDir::for_name("open");
+    ADD_FAILURE() << "a world-writable VM directory was used";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("chmod go-w"), std::string::npos) << e.what();
+  }
+}
+
 TEST_F(VmDirTest, NameClaimIsExclusive) {
   VmDir::create("taken");
   try {

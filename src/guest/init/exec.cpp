@@ -28,33 +28,19 @@ constexpr size_t kMaxSessions = 64;
 // writers then get EPIPE).
 constexpr size_t kMaxOrphans = 64;
 
-void set_nonblocking(int fd) {
-  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
-}
-
-struct PipeFds {
-  Fd read, write;
-};
-
-PipeFds make_pipe() {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) fail_sys("pipe");
-  return {Fd(fds[0]), Fd(fds[1])};
-}
-
 struct Pty {
-  Fd master, slave;
+  UniqueFd master, slave;
 };
 
 Pty open_pty(WindowSize size) {
   Pty p;
-  p.master = Fd(::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
+  p.master = UniqueFd(::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
   if (!p.master) fail_sys("opening a pty (/dev/ptmx)");
   char name[64];
   if (::grantpt(p.master.get()) != 0 || ::unlockpt(p.master.get()) != 0 ||
       ::ptsname_r(p.master.get(), name, sizeof name) != 0)
     fail_sys("setting up the pty");
-  p.slave = Fd(::open(name, O_RDWR | O_NOCTTY | O_CLOEXEC));
+  p.slave = UniqueFd(::open(name, O_RDWR | O_NOCTTY | O_CLOEXEC));
   if (!p.slave) fail_sys(std::string("opening ") + name);
   winsize ws{};
   ws.ws_row = size.rows;
@@ -64,7 +50,7 @@ Pty open_pty(WindowSize size) {
 }
 
 // Unread bytes in a pipe (or a pty master's input queue).
-uint64_t bytes_in(const Fd& fd) {
+uint64_t bytes_in(const UniqueFd& fd) {
   int n = 0;
   return fd && ::ioctl(fd.get(), FIONREAD, &n) == 0 && n > 0 ? uint64_t(n) : 0;
 }
@@ -117,11 +103,11 @@ void ExecServer::start(uint16_t stream, const std::string& payload) {
       set_default_env(plan.env, "TERM", "xterm");  // as docker exec -t does
       Pty pty = open_pty({req.rows, req.cols});
       s.pid = spawn_process(plan, pty.slave.get(), pty.slave.get(), pty.slave.get(), true);
-      s.out = Fd(::fcntl(pty.master.get(), F_DUPFD_CLOEXEC, 3));
+      s.out = UniqueFd(::fcntl(pty.master.get(), F_DUPFD_CLOEXEC, 3));
       s.in = std::move(pty.master);
       s.err_eof = true;
     } else {
-      PipeFds in = make_pipe(), out = make_pipe(), err = make_pipe();
+      Pipe in = make_pipe(), out = make_pipe(), err = make_pipe();
       s.pid = spawn_process(plan, in.read.get(), out.write.get(), err.write.get());
       s.in = std::move(in.write);
       s.out = std::move(out.read);
@@ -130,7 +116,7 @@ void ExecServer::start(uint16_t stream, const std::string& payload) {
   } catch (const SetupError& e) {
     return send(MsgType::ExecExit, stream, encode_exec_exit({e.code(), 0, e.what()}));
   }
-  for (const Fd* fd : {&s.in, &s.out, &s.err})
+  for (const UniqueFd* fd : {&s.in, &s.out, &s.err})
     if (*fd) set_nonblocking(fd->get());
   sessions_.emplace(stream, std::move(s));
 }
@@ -222,7 +208,7 @@ void ExecServer::add_poll_fds(std::vector<pollfd>& fds) {
     }
   }
   // Only here are closed orphans removed, so the indexes in slots_ stay valid until on_poll.
-  std::erase_if(orphans_, [](const Fd& fd) { return !fd; });
+  std::erase_if(orphans_, [](const UniqueFd& fd) { return !fd; });
   for (size_t i = 0; i < orphans_.size(); ++i) {
     fds.push_back({orphans_[i].get(), POLLIN, 0});
     slots_.push_back({i, Slot::orphan});
@@ -262,7 +248,7 @@ void ExecServer::on_poll(const std::vector<pollfd>& fds) {
   }
 }
 
-void ExecServer::read_output(Session& s, Fd& fd, bool& eof, uint64_t& read, MsgType type) {
+void ExecServer::read_output(Session& s, UniqueFd& fd, bool& eof, uint64_t& read, MsgType type) {
   uint32_t room = std::min(s.output_window.available(), kExecChunk);
   if (room == 0 || !fd) return;
   std::string buf(room, '\0');
@@ -320,11 +306,12 @@ void ExecServer::end_session(std::map<uint16_t, Session>::iterator it, bool kill
   // must not block on a full pipe or die of SIGPIPE. A pty is closed: its leftovers see a hangup (and
   // were sent SIGHUP by the kernel when the session leader exited, as on any terminal).
   if (!s.tty) {
-    for (Fd* fd : {&s.out, &s.err}) {
+    for (UniqueFd* fd : {&s.out, &s.err}) {
       if (!*fd) continue;
-      if (std::count_if(orphans_.begin(), orphans_.end(), [](const Fd& o) { return bool(o); }) >=
+      if (std::count_if(orphans_.begin(), orphans_.end(), [](const UniqueFd& o) { return bool(o); }) >=
           long(kMaxOrphans)) {
-        auto oldest = std::find_if(orphans_.begin(), orphans_.end(), [](const Fd& o) { return bool(o); });
+        auto oldest =
+            std::find_if(orphans_.begin(), orphans_.end(), [](const UniqueFd& o) { return bool(o); });
         oldest->reset();  // removed from the vector by the next add_poll_fds
       }
       orphans_.push_back(std::move(*fd));

@@ -53,7 +53,7 @@ class ExecServer {
     uint16_t stream = 0;
     pid_t pid = -1;
     bool tty = false;
-    Fd in, out, err;  // with a tty: `in` is the pty master, `out` a dup of it, no `err`
+    UniqueFd in, out, err;  // with a tty: `in` is the pty master, `out` a dup of it, no `err`
     std::string stdin_buffer;
     bool stdin_eof = false;     // the host sent ExecEof
     bool stdin_broken = false;  // the process closed its stdin: data is dropped (and acknowledged)
@@ -73,7 +73,7 @@ class ExecServer {
   void handle(Session& s, const Frame& frame);
   void on_stdin(Session& s, const std::string& data);
   void write_stdin(Session& s);
-  void read_output(Session& s, Fd& fd, bool& eof, uint64_t& read, MsgType type);
+  void read_output(Session& s, UniqueFd& fd, bool& eof, uint64_t& read, MsgType type);
   void drain_orphan(size_t index);
   void check_drained(Session& s);
   void maybe_finish(Session& s);
@@ -86,7 +86,7 @@ class ExecServer {
   Ports& ports_;
   std::map<uint16_t, Session> sessions_;
   // Output pipes of ended sessions that leftovers still hold: drained (and discarded) until EOF.
-  std::vector<Fd> orphans_;
+  std::vector<UniqueFd> orphans_;
   struct Slot {
     size_t id;  // the stream, or for `orphan` the index into orphans_
     enum { in, out, err, orphan } which;

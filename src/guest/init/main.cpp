@@ -55,7 +55,7 @@ void configure_network(const GuestConfig& config) {
 }
 
 [[noreturn]] void run() {
-  Fd sigfd(make_signalfd());
+  UniqueFd sigfd(make_signalfd());
   Ports ports;
   try {
     mount_early();

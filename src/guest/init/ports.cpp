@@ -33,8 +33,8 @@ std::map<std::string, std::string> list_ports() {
   return found;
 }
 
-Fd open_port(const std::string& path, int flags) {
-  Fd fd(::open(path.c_str(), flags | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
+UniqueFd open_port(const std::string& path, int flags) {
+  UniqueFd fd(::open(path.c_str(), flags | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
   if (!fd) fail_sys("opening " + path);
   return fd;
 }

@@ -9,10 +9,10 @@
 namespace mcpvm::guest {
 
 struct Ports {
-  Fd ctl;     // read/write, non-blocking
-  Fd stdin_;  // read, non-blocking
-  Fd stdout_;  // write, non-blocking
-  Fd stderr_;  // write, non-blocking
+  UniqueFd ctl;      // read/write, non-blocking
+  UniqueFd stdin_;   // read, non-blocking
+  UniqueFd stdout_;  // write, non-blocking
+  UniqueFd stderr_;  // write, non-blocking
 };
 
 // Waits (ports appear asynchronously after virtio_console loads) and opens all four ports.

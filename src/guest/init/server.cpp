@@ -55,10 +55,20 @@ std::string find_executable(const std::string& name, const std::vector<std::stri
 }
 
 // The capabilities docker leaves a container by default; every other one leaves the bounding set.
-constexpr int kKeptCaps[] = {0 /*CHOWN*/,     1 /*DAC_OVERRIDE*/, 3 /*FOWNER*/,  4 /*FSETID*/,
-                             5 /*KILL*/,      6 /*SETGID*/,       7 /*SETUID*/,  8 /*SETPCAP*/,
-                             10 /*NET_BIND_SERVICE*/, 13 /*NET_RAW*/, 18 /*SYS_CHROOT*/, 27 /*MKNOD*/,
-                             29 /*AUDIT_WRITE*/, 31 /*SETFCAP*/};
+constexpr int kKeptCaps[] = {0 /*CHOWN*/,
+                             1 /*DAC_OVERRIDE*/,
+                             3 /*FOWNER*/,
+                             4 /*FSETID*/,
+                             5 /*KILL*/,
+                             6 /*SETGID*/,
+                             7 /*SETUID*/,
+                             8 /*SETPCAP*/,
+                             10 /*NET_BIND_SERVICE*/,
+                             13 /*NET_RAW*/,
+                             18 /*SYS_CHROOT*/,
+                             27 /*MKNOD*/,
+                             29 /*AUDIT_WRITE*/,
+                             31 /*SETFCAP*/};
 
 int last_cap() {
   try {
@@ -69,8 +79,8 @@ int last_cap() {
 }
 
 // In the forked child: everything here must not allocate after fork beyond what is prepared.
-[[noreturn]] void exec_child(const LaunchPlan& plan, char* const* argv, char* const* envp, int in_fd, int out_fd,
-                             int err_fd, bool controlling_tty, int report_fd, int max_cap) {
+[[noreturn]] void exec_child(const LaunchPlan& plan, char* const* argv, char* const* envp, int in_fd,
+                             int out_fd, int err_fd, bool controlling_tty, int report_fd, int max_cap) {
   auto die = [&](int stage) {
     int payload[2] = {stage, errno};
     [[maybe_unused]] auto n = ::write(report_fd, payload, sizeof payload);
@@ -97,18 +107,6 @@ int last_cap() {
   _exit(127);
 }
 
-struct Pipe {
-  Fd read, write;
-};
-
-Pipe make_pipe() {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) fail_sys("pipe");
-  return {Fd(fds[0]), Fd(fds[1])};
-}
-
-void set_nonblocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
-
 }  // namespace
 
 pid_t spawn_process(const LaunchPlan& plan, int in_fd, int out_fd, int err_fd, bool controlling_tty) {
@@ -122,7 +120,8 @@ pid_t spawn_process(const LaunchPlan& plan, int in_fd, int out_fd, int err_fd, b
   pid_t pid = ::fork();
   if (pid < 0) fail_sys("fork");
   if (pid == 0)
-    exec_child(plan, argv.data(), envp.data(), in_fd, out_fd, err_fd, controlling_tty, report.write.get(), max_cap);
+    exec_child(plan, argv.data(), envp.data(), in_fd, out_fd, err_fd, controlling_tty, report.write.get(),
+               max_cap);
   report.write.reset();
   int payload[2];
   ssize_t n;
@@ -132,13 +131,24 @@ pid_t spawn_process(const LaunchPlan& plan, int in_fd, int out_fd, int err_fd, b
   ::waitpid(pid, nullptr, 0);
   std::string what;
   switch (payload[0]) {
-    case 1: what = "setting up stdio"; break;
-    case 2: what = "chdir " + plan.workdir; break;
-    case 3: what = "switching to user " + std::to_string(plan.user.uid); break;
-    case 4: what = "setting no_new_privs"; break;
-    default: what = "exec " + plan.executable; break;
+    case 1:
+      what = "setting up stdio";
+      break;
+    case 2:
+      what = "chdir " + plan.workdir;
+      break;
+    case 3:
+      what = "switching to user " + std::to_string(plan.user.uid);
+      break;
+    case 4:
+      what = "setting no_new_privs";
+      break;
+    default:
+      what = "exec " + plan.executable;
+      break;
   }
-  throw SetupError(what + ": " + std::strerror(payload[1]), payload[0] == 5 && payload[1] == ENOENT ? 127 : 126);
+  throw SetupError(what + ": " + std::strerror(payload[1]),
+                   payload[0] == 5 && payload[1] == ENOENT ? 127 : 126);
 }
 
 namespace {
@@ -160,8 +170,10 @@ struct Relay {
   void on_readable() {
     char chunk[65536];
     ssize_t n = ::read(from, chunk, sizeof chunk);
-    if (n > 0) buffer.append(chunk, size_t(n));
-    else if (n == 0 || (errno != EAGAIN && errno != EINTR)) eof = true;
+    if (n > 0)
+      buffer.append(chunk, size_t(n));
+    else if (n == 0 || (errno != EAGAIN && errno != EINTR))
+      eof = true;
   }
   void on_writable() {
     ssize_t n = ::write(to, buffer.data(), buffer.size());
@@ -177,8 +189,10 @@ struct Relay {
 
 ServerResult status_to_result(int status) {
   ServerResult r;
-  if (WIFEXITED(status)) r.code = WEXITSTATUS(status);
-  else if (WIFSIGNALED(status)) r.signal = WTERMSIG(status), r.code = 128 + r.signal;
+  if (WIFEXITED(status))
+    r.code = WEXITSTATUS(status);
+  else if (WIFSIGNALED(status))
+    r.signal = WTERMSIG(status), r.code = 128 + r.signal;
   return r;
 }
 
@@ -195,7 +209,8 @@ void handle_ctl_frame(const Frame& f, pid_t server, bool server_running, ExecSer
 
 }  // namespace
 
-LaunchPlan plan_launch(const GuestConfig& config, const std::string& hostname, const LaunchOverrides& overrides) {
+LaunchPlan plan_launch(const GuestConfig& config, const std::string& hostname,
+                       const LaunchOverrides& overrides) {
   const std::vector<std::string>& argv = overrides.argv.empty() ? config.argv : overrides.argv;
   if (argv.empty() || argv[0].empty())
     throw SetupError("no command: the image has no Entrypoint or Cmd and none was given");
@@ -213,7 +228,9 @@ LaunchPlan plan_launch(const GuestConfig& config, const std::string& hostname, c
   set_default_env(plan.env, "PATH", kDefaultPath);
   set_default_env(plan.env, "HOSTNAME", hostname);
   set_default_env(plan.env, "HOME", plan.user.home);
-  plan.workdir = !overrides.workdir.empty() ? overrides.workdir : config.workdir.empty() ? "/" : config.workdir;
+  plan.workdir = !overrides.workdir.empty() ? overrides.workdir
+                 : config.workdir.empty()   ? "/"
+                                            : config.workdir;
   struct stat st;
   if (::stat(plan.workdir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
     throw SetupError("working directory " + plan.workdir + " does not exist in the image");
@@ -225,10 +242,12 @@ LaunchPlan plan_launch(const GuestConfig& config, const std::string& hostname, c
 }
 
 void send_ctl(Ports& ports, int type, const std::string& json_payload) {
-  if (!write_fully(ports.ctl.get(), encode_frame(MsgType(type), json_payload))) console("cannot write to the ctl port");
+  if (!write_fully(ports.ctl.get(), encode_frame(MsgType(type), json_payload)))
+    console("cannot write to the ctl port");
 }
 
-ServerResult run_server(const LaunchPlan& plan, Ports& ports, int sigfd, [[maybe_unused]] const GuestConfig& config) {
+ServerResult run_server(const LaunchPlan& plan, Ports& ports, int sigfd,
+                        [[maybe_unused]] const GuestConfig& config) {
   Pipe in = make_pipe(), out = make_pipe(), err = make_pipe();
   pid_t server = spawn_process(plan, in.read.get(), out.write.get(), err.write.get());
   in.read.reset();
@@ -268,7 +287,8 @@ ServerResult run_server(const LaunchPlan& plan, Ports& ports, int sigfd, [[maybe
     exec.add_poll_fds(fds);
     int timeout = exec.timeout_ms();
     if (server_status && !leftovers_killed) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(kill_leftovers_at - Clock::now()).count();
+      auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(kill_leftovers_at - Clock::now()).count();
       timeout = timeout < 0 ? int(std::max<long>(0, left)) : std::min(timeout, int(std::max<long>(0, left)));
     }
     int n = ::poll(fds.data(), fds.size(), timeout);
@@ -331,7 +351,8 @@ void wait_for_shutdown(Ports& ports, int timeout_ms) {
   FrameDecoder decoder;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return console("no shutdown confirmation from the host; powering off");
     pollfd p{ports.ctl.get(), POLLIN, 0};
     if (::poll(&p, 1, int(left.count())) <= 0) continue;

@@ -33,13 +33,14 @@ void mount_fs(const char* source, const std::string& target, const char* type, u
 
 void move_mount(const std::string& from, const std::string& to) {
   make_dir(to);
-  if (::mount(from.c_str(), to.c_str(), nullptr, MS_MOVE, nullptr) != 0) fail_sys("moving mount " + from + " to " + to);
+  if (::mount(from.c_str(), to.c_str(), nullptr, MS_MOVE, nullptr) != 0)
+    fail_sys("moving mount " + from + " to " + to);
 }
 
 // /sys/module/module/parameters/sig_enforce: 'N' when the kernel checks signatures but loads unsigned
 // modules anyway (it then only taints itself). Absent without CONFIG_MODULE_SIG: nothing is checked.
 bool signatures_optional() {
-  Fd fd(::open("/sys/module/module/parameters/sig_enforce", O_RDONLY | O_CLOEXEC));
+  UniqueFd fd(::open("/sys/module/module/parameters/sig_enforce", O_RDONLY | O_CLOEXEC));
   char c = 0;
   return fd && ::read(fd.get(), &c, 1) == 1 && c == 'N';
 }
@@ -79,9 +80,10 @@ std::string load_modules(const std::vector<std::string>& modules) {
   for (const auto& name : modules) {
     timespec t0{}, t1{};
     ::clock_gettime(CLOCK_MONOTONIC, &t0);
-    if (name.empty() || name.find('/') != std::string::npos) throw SetupError("bad module name in config: " + name);
+    if (name.empty() || name.find('/') != std::string::npos)
+      throw SetupError("bad module name in config: " + name);
     std::string path = std::string(kModulesDir) + "/" + name;
-    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) fail_sys("opening module " + path);
     if (!(skip_signatures && load_unsigned(fd.get(), path)) &&
         ::syscall(SYS_finit_module, fd.get(), "", 0) != 0 && errno != EEXIST)
@@ -100,7 +102,8 @@ void switch_to_image_root(const GuestConfig& config) {
   mount_fs("tmpfs", rw, "tmpfs", MS_NODEV, "mode=0755,size=" + std::to_string(config.overlay_size_mib) + "m");
   make_dir(rw + "/upper");
   make_dir(rw + "/work");
-  mount_fs("overlay", root, "overlay", 0, "lowerdir=" + lower + ",upperdir=" + rw + "/upper,workdir=" + rw + "/work");
+  mount_fs("overlay", root, "overlay", 0,
+           "lowerdir=" + lower + ",upperdir=" + rw + "/upper,workdir=" + rw + "/work");
   for (const char* m : {"/dev", "/proc", "/sys"}) move_mount(m, root + m);
   if (::chdir(root.c_str()) != 0) fail_sys("chdir " + root);
   if (::mount(".", "/", nullptr, MS_MOVE, nullptr) != 0) fail_sys("moving the image root to /");

@@ -11,7 +11,9 @@
 
 namespace mcpvm::guest {
 
-void fail_sys(const std::string& what) { throw SetupError(what + ": " + std::strerror(errno)); }
+void fail_sys(const std::string& what) {
+  throw SetupError(what + ": " + std::strerror(errno));
+}
 
 void console(std::string_view message) {
   std::string line = "mcpvm-init: ";
@@ -36,7 +38,7 @@ void console_phase(const std::string& phase) {
 }
 
 std::string read_whole_file(const std::string& path) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) fail_sys("reading " + path);
   std::string out;
   char buf[16384];
@@ -62,6 +64,16 @@ bool write_fully(int fd, std::string_view data) {
     }
   }
   return true;
+}
+
+Pipe make_pipe() {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) fail_sys("pipe");
+  return {UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
+
+void set_nonblocking(int fd) {
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
 }
 
 }  // namespace mcpvm::guest

@@ -1,5 +1,6 @@
 // Small helpers for the guest init: errors that carry the exit code the host should report, console
-// logging, and fd ownership. The init does not link mcpvm_util (it must stay a lean static binary).
+// logging, pipes. The init does not link mcpvm_util (it must stay a lean static binary); it shares the
+// header-only UniqueFd (util/fd.h) with the host.
 #pragma once
 
 #include <unistd.h>
@@ -8,6 +9,8 @@
 #include <string>
 #include <string_view>
 #include <utility>
+
+#include "util/fd.h"
 
 namespace mcpvm::guest {
 
@@ -32,26 +35,13 @@ void console(std::string_view message);
 // overlapped with other work). A few dozen bytes: negligible even on an emulated serial port.
 void console_phase(const std::string& phase);
 
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  Fd& operator=(Fd&& o) noexcept {
-    if (this != &o) reset(std::exchange(o.fd_, -1));
-    return *this;
-  }
-  ~Fd() { reset(); }
-  int get() const { return fd_; }
-  explicit operator bool() const { return fd_ >= 0; }
-  void reset(int fd = -1) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = fd;
-  }
-
- private:
-  int fd_ = -1;
+// A pipe (close-on-exec ends).
+struct Pipe {
+  UniqueFd read, write;
 };
+Pipe make_pipe();
+
+void set_nonblocking(int fd);
 
 std::string read_whole_file(const std::string& path);
 
