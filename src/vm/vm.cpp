@@ -89,6 +89,9 @@ std::vector<std::string> qemu_argv(const VmSpec& spec, const std::string& cmdlin
                                 "-kernel", spec.kernel.kernel.string(),
                                 "-initrd", fmt::format("/dev/fd/{}", fds.initrd), "-append", cmdline};
   // clang-format on
+  // QEMU parses what a hostile guest sends with all of the user's rights: its seccomp filter refuses
+  // obsolete system calls, privilege changes, spawning processes and resource control for its whole life.
+  a.insert(a.end(), {"-sandbox", kQemuSandbox});
   if (!spec.owner_tag.empty()) a.insert(a.end(), {"-name", qemu_opt_escape(spec.owner_tag)});
   if (spec.console_fd >= 0) {
     a.insert(a.end(),

@@ -52,6 +52,10 @@ struct VmSpec {
   std::string extra_cmdline;
 };
 
+// QEMU's -sandbox (seccomp) setting for every VM (docs/SECURITY.md).
+inline constexpr const char* kQemuSandbox =
+    "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny";
+
 // What QEMU needs, as fd numbers in QEMU's process.
 struct QemuFds {
   int ctl = 3, in = 4, out = 5, err = 6, initrd = 7, network = 8, console = 9;

@@ -93,6 +93,7 @@ scenario_basic() {
   check '[ "$(stat -c %a "$MCPVM_HOME/vms/basic")" = 700 ] && [ "$(stat -c %a "$MCPVM_HOME/vms/basic/control.sock")" = 600 ] && [ "$(stat -c %a "$MCPVM_HOME/vms/basic/state.json")" = 600 ]' "permissions 0700 dir, 0600 socket/state"
   check '"$mcpvm" logs --console basic >/dev/null && [ -f "$MCPVM_HOME/vms/basic/logs/console.log" ]' "logs --console reads the guest console"
   check '"$mcpvm" logs --runner basic | grep -q "ready"' "logs --runner shows the runner's log"
+  check 'grep -Eq "^Seccomp:[[:space:]]+2" "/proc/$(field basic .qemu.pid)/status"' "QEMU runs under its seccomp filter (-sandbox)"
   remember basic
   t0=$(date +%s)
   check '"$mcpvm" stop -t 10 basic >/dev/null' "stop"

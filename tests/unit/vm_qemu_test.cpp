@@ -37,6 +37,8 @@ TEST(VmQemu, MicrovmWithReadOnlyRootAndFourPorts) {
   EXPECT_TRUE(has_pair(argv, "-device", "virtserialport,chardev=port3,name=mcpvm.stderr"));
   EXPECT_TRUE(has_pair(argv, "-chardev", "socket,id=port1,fd=4"));
   EXPECT_FALSE(has(argv, "-netdev"));
+  EXPECT_TRUE(
+      has_pair(argv, "-sandbox", "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"));
 }
 
 TEST(VmQemu, TcgCodeCacheSizeOnlyUnderTcg) {
