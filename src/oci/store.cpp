@@ -153,7 +153,8 @@ void Store::set_ref(const std::string& reference, const std::string& manifest_di
 
 std::optional<std::string> Store::add_ref(const std::string& reference,
                                           const std::string& manifest_digest) const {
-  Lock lock(home_ / "refs.lock", true);
+  make_private_dirs(home_);
+  FileLock lock(home_ / "refs.lock");
   std::vector<StoredRef> all = refs();
   for (const StoredRef& r : all)
     if (r.reference == reference)
