@@ -86,7 +86,7 @@ TEST(OciManifest, RejectsSchema1) {
 TEST(OciManifest, NestingBombFromARegistryIsRefused) {
   std::string bomb =
       R"({"schemaVersion":2,"annotations":)" + std::string(1 << 19, '[') + std::string(1 << 19, ']') + "}";
-  EXPECT_NE(message_of([&] { parse_any_document(bomb); }).find("nested deeper than 128 levels"),
+  EXPECT_NE(message_of([&] { parse_manifest(bomb); }).find("nested deeper than 128 levels"),
             std::string::npos);
 }
 
