@@ -147,21 +147,10 @@ RunConfig parse_v2(const json& j) {
   return c;
 }
 
-// --- schema 1: the unversioned format, read as leniently as the code that wrote it did ---
+// --- schema 1: the unversioned format, read as leniently as the code that wrote it (unknown keys pass) ---
 
-template <typename T>
-T v1_value(const json& j, const char* key, T fallback) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return fallback;
-  try {
-    return it->get<T>();
-  } catch (const json::exception&) {
-    fail("{}: has the wrong type", key);
-  }
-}
-
-void migrate_v1_env(const json& guest, ProcessConfig& p, const std::vector<std::string>& top_level_env) {
-  auto layers = v1_value<std::vector<std::vector<std::string>>>(guest, "env_layers", {});
+void migrate_v1_env(JsonFields& guest, ProcessConfig& p, const std::vector<std::string>& top_level_env) {
+  auto layers = guest.get<std::vector<std::vector<std::string>>>("env_layers", {});
   // Earliest runs wrote [image, runtime]; --transport added a middle layer [image, transport, runtime].
   if (layers.size() > 3) fail("vm.spec.guest.env_layers: {} layers, expected at most 3", layers.size());
   if (!layers.empty()) p.image_env = layers.front();
@@ -170,63 +159,58 @@ void migrate_v1_env(const json& guest, ProcessConfig& p, const std::vector<std::
   p.runtime_env.insert(p.runtime_env.end(), top_level_env.begin(), top_level_env.end());
 }
 
-net::NetworkRequest migrate_v1_network(const json& vm) {
-  auto it = vm.find("network_flags");
-  if (it == vm.end() || it->is_null()) {
-    // Runs from before the user network existed had no NIC.
-    return net::build_network_request(net::NetworkFlags{.network = "none"});
-  }
+net::NetworkRequest migrate_v1_network(JsonFields& vm) {
+  const json& saved = vm.raw("network_flags");
+  // Runs from before the user network existed had no NIC.
+  if (saved.is_null()) return net::build_network_request(net::NetworkFlags{.network = "none"});
+  JsonFields f(saved, "vm.network_flags");
   net::NetworkFlags flags;
-  flags.publish = v1_value<std::vector<std::string>>(*it, "publish", {});
-  flags.permission_profile = v1_value<std::string>(*it, "permission_profile", "");
-  flags.allow_host = v1_value<std::vector<std::string>>(*it, "allow_host", {});
-  flags.allow_port = v1_value<std::vector<std::string>>(*it, "allow_port", {});
-  flags.network = v1_value<std::string>(*it, "network", "");
-  flags.add_host = v1_value<std::vector<std::string>>(*it, "add_host", {});
-  flags.allow_host_loopback = v1_value<bool>(*it, "allow_host_loopback", false);
+  flags.publish = f.get<std::vector<std::string>>("publish", {});
+  flags.permission_profile = f.get<std::string>("permission_profile", "");
+  flags.allow_host = f.get<std::vector<std::string>>("allow_host", {});
+  flags.allow_port = f.get<std::vector<std::string>>("allow_port", {});
+  flags.network = f.get<std::string>("network", "");
+  flags.add_host = f.get<std::vector<std::string>>("add_host", {});
+  flags.allow_host_loopback = f.get<bool>("allow_host_loopback", false);
   return with_context("vm.network_flags", [&] { return net::build_network_request(flags); });
 }
 
 RunConfig migrate_v1(const json& j) {
+  JsonFields top(j, "");
   RunConfig c;
   c.schema_version = 1;
-  c.name = v1_value<std::string>(j, "name", "");
-  c.image = v1_value<std::string>(j, "image", "");
-  if (c.image.empty()) fail("image: missing");
-  c.restart = RestartPolicy::parse(v1_value<std::string>(j, "restart", "no"));
-  c.timeouts.ready = std::chrono::seconds(v1_value<int>(j, "ready_timeout_s", 60));
-  c.remove_on_exit = v1_value<bool>(j, "remove_on_exit", false);
-  const json vm = v1_value<json>(j, "vm", json::object());
-  if (!vm.is_object() || !vm.contains("spec")) fail("vm.spec: missing");
-  const json& spec = vm["spec"];
-  const json kernel = v1_value<json>(spec, "kernel", json::object());
-  c.machine.qemu_binary = v1_value<std::string>(spec, "qemu_binary", c.machine.qemu_binary);
-  c.machine.kernel = {v1_value<std::string>(kernel, "kernel", ""),
-                      v1_value<std::string>(kernel, "modules_dir", ""),
-                      v1_value<std::string>(kernel, "version", "")};
-  if (c.machine.kernel.kernel.empty()) fail("vm.spec.kernel.kernel: missing");
-  c.machine.init_binary = v1_value<std::string>(spec, "init_binary", "");
-  c.machine.rootfs = v1_value<std::string>(spec, "rootfs", "");
-  if (c.machine.rootfs.empty()) fail("vm.spec.rootfs: missing");
-  std::string accel = v1_value<std::string>(spec, "accel", "tcg");
+  c.name = top.get<std::string>("name", "");
+  c.image = top.required<std::string>("image");
+  c.restart = RestartPolicy::parse(top.get<std::string>("restart", "no"));
+  c.timeouts.ready = std::chrono::seconds(top.get<uint32_t>("ready_timeout_s", 60));
+  c.remove_on_exit = top.get<bool>("remove_on_exit", false);
+  JsonFields vm = top.object("vm");
+  JsonFields spec = vm.object("spec");
+  JsonFields kernel = spec.object("kernel");
+  c.machine.qemu_binary = spec.get<std::string>("qemu_binary", c.machine.qemu_binary);
+  c.machine.kernel = {kernel.required<std::string>("kernel"), kernel.get<std::string>("modules_dir", ""),
+                      kernel.get<std::string>("version", "")};
+  c.machine.init_binary = spec.get<std::string>("init_binary", "");
+  c.machine.rootfs = spec.required<std::string>("rootfs");
+  std::string accel = spec.get<std::string>("accel", "tcg");
   if (accel != "kvm" && accel != "tcg") fail("vm.spec.accel: unknown accelerator {:?}", accel);
   c.machine.accel = accel == "kvm" ? vm::Accel::kvm : vm::Accel::tcg;
-  c.machine.cpus = v1_value<unsigned>(spec, "cpus", 1);
-  c.machine.memory_mib = v1_value<unsigned>(spec, "memory_mib", 512);
-  c.machine.tcg_tb_mib = v1_value<unsigned>(spec, "tcg_tb_mib", 0);
-  c.machine.extra_cmdline = v1_value<std::string>(spec, "extra_cmdline", "");
-  c.timeouts.boot = std::chrono::milliseconds(v1_value<int64_t>(spec, "boot_timeout_ms", 60000));
-  const json guest = v1_value<json>(spec, "guest", json::object());
-  c.process.argv = v1_value<std::vector<std::string>>(guest, "argv", {});
+  c.machine.cpus = spec.get<unsigned>("cpus", 1);
+  c.machine.memory_mib = spec.get<unsigned>("memory_mib", 512);
+  c.machine.tcg_tb_mib = spec.get<unsigned>("tcg_tb_mib", 0);
+  c.machine.extra_cmdline = spec.get<std::string>("extra_cmdline", "");
+  c.timeouts.boot = std::chrono::milliseconds(spec.get<uint32_t>("boot_timeout_ms", 60000));
+  JsonFields guest = spec.object("guest");
+  c.process.argv = guest.get<std::vector<std::string>>("argv", {});
   if (c.process.argv.empty()) fail("vm.spec.guest.argv: the command is empty");
-  c.process.workdir = v1_value<std::string>(guest, "workdir", "");
-  c.process.user = v1_value<std::string>(guest, "user", "");
-  c.process.hostname = v1_value<std::string>(guest, "hostname", c.process.hostname);
-  migrate_v1_env(guest, c.process, v1_value<std::vector<std::string>>(j, "env", {}));
-  c.mcp.transport = parse_transport(v1_value<std::string>(vm, "transport", "stdio"));
-  c.mcp.target_port = v1_value<uint16_t>(vm, "target_port", 0);
-  c.mcp.proxy_port = v1_value<uint16_t>(vm, "proxy_port", 0);
-  c.timeouts.stop = std::chrono::milliseconds(int64_t(v1_value<double>(vm, "stop_timeout_s", 10.0) * 1000));
+  c.process.workdir = guest.get<std::string>("workdir", "");
+  c.process.user = guest.get<std::string>("user", "");
+  c.process.hostname = guest.get<std::string>("hostname", c.process.hostname);
+  migrate_v1_env(guest, c.process, top.get<std::vector<std::string>>("env", {}));
+  c.mcp.transport = parse_transport(vm.get<std::string>("transport", "stdio"));
+  c.mcp.target_port = vm.get<uint16_t>("target_port", 0);
+  c.mcp.proxy_port = vm.get<uint16_t>("proxy_port", 0);
+  c.timeouts.stop = std::chrono::milliseconds(int64_t(vm.get<double>("stop_timeout_s", 10.0) * 1000));
   c.network = migrate_v1_network(vm);
   return c;
 }

@@ -9,6 +9,7 @@
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/home.h"
+#include "util/json_fields.h"
 
 namespace mcpvm::runner {
 
@@ -19,30 +20,15 @@ namespace {
 constexpr std::array kStatusNames = {"created", "starting", "running", "restarting", "stopping",
                                      "stopped", "exited",   "error",   "unhealthy"};
 
-// Typed field access with an error that names the field, for files a user (or a crash) may have mangled.
-template <typename T>
-T field(const json& j, const char* name, T fallback) {
-  auto it = j.find(name);
-  if (it == j.end() || it->is_null()) return fallback;
-  try {
-    return it->get<T>();
-  } catch (const json::exception&) {
-    fail("field \"{}\" has the wrong type", name);
-  }
-}
-
 json identity_json(const ProcessIdentity& id) {
   if (id.empty()) return nullptr;
   return {{"pid", id.pid}, {"start_time", id.start_time}};
 }
 
-ProcessIdentity identity_from(const json& j, const char* name) {
-  auto it = j.find(name);
-  if (it == j.end() || it->is_null()) return {};
-  if (!it->is_object()) fail("field \"{}\" is not an object", name);
-  ProcessIdentity id{field<int>(*it, "pid", 0), field<uint64_t>(*it, "start_time", 0)};
-  if (id.pid < 0) fail("field \"{}.pid\" is negative", name);
-  return id;
+ProcessIdentity identity_from(JsonFields& state, const char* name) {
+  if (!state.has(name)) return {};
+  JsonFields f = state.object(name);
+  return {f.get<int>("pid", 0), f.get<uint64_t>("start_time", 0)};  // a negative pid is refused by the caller
 }
 
 }  // namespace
@@ -84,26 +70,29 @@ json to_json(const VmState& s) {
           {"restart_count", s.restart_count}};
 }
 
+// Read as state.json was always written, field by field with defaults; keys it does not know are left
+// alone (state.json is the runner's own file, read by older and newer CLIs alike).
 VmState vm_state_from_json(const json& j) {
-  if (!j.is_object()) fail("not a JSON object");
-  if (int version = field<int>(j, "schema_version", 1); version != kVmStateSchema)
+  JsonFields f(j, "");
+  if (int version = f.get<int>("schema_version", 1); version != kVmStateSchema)
     fail("schema_version {} is not {} (written by {} mcpvm)", version, kVmStateSchema,
          version > kVmStateSchema ? "a newer" : "an unknown");
   VmState s;
-  s.name = field<std::string>(j, "name", "");
-  s.image = field<std::string>(j, "image", "");
-  s.image_digest = field<std::string>(j, "image_digest", "");
-  s.status = parse_status(field<std::string>(j, "status", ""));
-  if (j.contains("exit_code") && !j["exit_code"].is_null()) s.exit_code = field<int>(j, "exit_code", 0);
-  s.message = field<std::string>(j, "message", "");
-  s.runner = identity_from(j, "runner");
-  s.qemu = identity_from(j, "qemu");
-  s.boot_id = field<std::string>(j, "boot_id", "");
-  s.endpoint = field<std::string>(j, "endpoint", "");
-  s.created_at = field<int64_t>(j, "created_at", 0);
-  s.started_at = field<int64_t>(j, "started_at", 0);
-  s.finished_at = field<int64_t>(j, "finished_at", 0);
-  s.restart_count = field<int>(j, "restart_count", 0);
+  s.name = f.get<std::string>("name", "");
+  s.image = f.get<std::string>("image", "");
+  s.image_digest = f.get<std::string>("image_digest", "");
+  s.status = parse_status(f.get<std::string>("status", ""));
+  if (f.has("exit_code")) s.exit_code = f.required<int>("exit_code");
+  s.message = f.get<std::string>("message", "");
+  s.runner = identity_from(f, "runner");
+  s.qemu = identity_from(f, "qemu");
+  if (s.runner.pid < 0 || s.qemu.pid < 0) fail("a pid is negative");
+  s.boot_id = f.get<std::string>("boot_id", "");
+  s.endpoint = f.get<std::string>("endpoint", "");
+  s.created_at = f.get<int64_t>("created_at", 0);
+  s.started_at = f.get<int64_t>("started_at", 0);
+  s.finished_at = f.get<int64_t>("finished_at", 0);
+  s.restart_count = f.get<int>("restart_count", 0);
   return s;
 }
 
