@@ -12,32 +12,14 @@
 #include <string>
 #include <thread>
 
+#include "loopback_server.h"
 #include "util/error.h"
 #include "util/fd.h"
 
 namespace mcpvm::net::test {
 
-// A socket bound to 127.0.0.1:port (0: any free port), listening if it is a stream socket.
-inline UniqueFd listen_loopback(int type, uint16_t port) {
-  UniqueFd fd(::socket(AF_INET, type | SOCK_CLOEXEC, 0));
-  int one = 1;
-  setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
-    fail_errno("binding 127.0.0.1:{}", port);
-  if (type == SOCK_STREAM && ::listen(fd.get(), 16) != 0) fail_errno("listen");
-  return fd;
-}
-
-inline uint16_t local_port(int fd) {
-  sockaddr_in addr{};
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  return ntohs(addr.sin_port);
-}
+using mcpvm::test::listen_loopback;
+using mcpvm::test::local_port;
 
 // A TCP server on 127.0.0.1 that greets every connection with "hello <port>" and counts them (a denied
 // path must leave the count at zero).

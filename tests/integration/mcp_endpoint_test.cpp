@@ -18,6 +18,7 @@
 #include <functional>
 #include <thread>
 
+#include "loopback_server.h"
 #include "mcp/endpoint.h"
 #include "util/fd.h"
 #include "util/process.h"
@@ -373,41 +374,17 @@ TEST_F(HostileGuestTest, NestingBombFromGuestIsDroppedAndEndpointKeepsServing) {
 // legacy SSE's /sse) gets 405, or with flood_get the legacy endpoint event and then a flood.
 class FloodingHttpGuest {
  public:
-  explicit FloodingHttpGuest(bool flood_get = false) : flood_get_(flood_get) {
-    listener_ = UniqueFd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    if (::bind(listener_.get(), reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
-        ::listen(listener_.get(), 16))
-      std::abort();
-    ::getsockname(listener_.get(), reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
-    thread_ = std::thread([this] { accept_loop(); });
-  }
-  ~FloodingHttpGuest() {
-    stop_ = true;
-    thread_.join();
-    for (auto& t : connections_) t.join();
-  }
-  uint16_t port() const { return port_; }
+  explicit FloodingHttpGuest(bool flood_get = false)
+      : flood_get_(flood_get), server_([this](UniqueFd fd) { serve(std::move(fd)); }) {}
+  uint16_t port() const { return server_.port(); }
 
  private:
-  void accept_loop() {
-    while (!stop_) {
-      pollfd p{listener_.get(), POLLIN, 0};
-      if (::poll(&p, 1, 50) <= 0) continue;
-      int fd = ::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC);
-      if (fd >= 0) connections_.emplace_back([this, fd] { serve(UniqueFd(fd)); });
-    }
-  }
   // One request per connection (Connection: close).
   void serve(UniqueFd c) {
     std::string in;
     char buf[65536];
     size_t body_at = std::string::npos, length = 0;
-    while (!stop_ && (body_at == std::string::npos || in.size() < body_at + length)) {
+    while (!server_.stopping() && (body_at == std::string::npos || in.size() < body_at + length)) {
       pollfd p{c.get(), POLLIN, 0};
       if (::poll(&p, 1, 50) <= 0) continue;
       ssize_t n = ::read(c.get(), buf, sizeof buf);
@@ -446,9 +423,9 @@ class FloodingHttpGuest {
     send(c, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n" + first_events);
     std::string lines;
     for (int i = 0; i < 1024; ++i) lines += "data: " + std::string(1018, 'x') + "\n";  // 1 MiB
-    for (int mib = 0; mib < 64 && !stop_ && send(c, lines); ++mib) {
+    for (int mib = 0; mib < 64 && !server_.stopping() && send(c, lines); ++mib) {
     }
-    while (!stop_) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    while (!server_.stopping()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   static bool send(const UniqueFd& c, const std::string& text) {
     for (size_t done = 0; done < text.size();) {
@@ -460,11 +437,7 @@ class FloodingHttpGuest {
   }
 
   bool flood_get_;
-  UniqueFd listener_;
-  uint16_t port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
-  std::vector<std::thread> connections_;  // only touched by thread_ until it is joined
+  mcpvm::test::LoopbackServer server_;  // last: its threads use the members above until it is destroyed
 };
 
 // An HTTP guest that answers a POST with one never-ending SSE event (64 MiB of data lines, then

@@ -8,6 +8,7 @@
 #include <optional>
 #include <stdexcept>
 
+#include "loopback_server.h"
 #include "net/dns.h"
 #include "net/frame_stream.h"
 #include "net/user_network.h"
@@ -166,16 +167,8 @@ TEST(NetUserNetwork, CountsSlirpFlowsFromItsConnectionListing) {
 // each connection slirp opens for the guest holds one host socket, as a flood of guest connects would.
 class LoopbackListener {
  public:
-  LoopbackListener() : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof a;
-    if (::bind(fd_.get(), reinterpret_cast<sockaddr*>(&a), length) != 0 || ::listen(fd_.get(), 128) != 0 ||
-        ::getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&a), &length) != 0)
-      throw std::runtime_error("loopback listener");
-    port_ = ntohs(a.sin_port);
-  }
+  LoopbackListener()
+      : fd_(mcpvm::test::listen_loopback(SOCK_STREAM, 0, 128)), port_(mcpvm::test::local_port(fd_.get())) {}
   uint16_t port() const { return port_; }
 
  private:

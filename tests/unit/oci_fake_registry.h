@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "loopback_server.h"
 #include "util/error.h"
 #include "util/fd.h"
 
@@ -31,29 +32,12 @@ struct FakeResponse {
 
 class FakeRegistry {
  public:
-  FakeRegistry() : listener_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    if (::bind(listener_.get(), reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
-        ::listen(listener_.get(), 16) != 0)
-      fail_errno("fake registry: listening on 127.0.0.1");
-    ::getsockname(listener_.get(), reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
-    route("/v2/", {});
-    acceptor_ = std::thread([this] { accept_loop(); });
-  }
-  ~FakeRegistry() {
-    stop_ = true;
-    acceptor_.join();
-    for (auto& t : connections_) t.join();
-  }
+  FakeRegistry() : server_([this](UniqueFd fd) { serve(std::move(fd)); }) { route("/v2/", {}); }
   FakeRegistry(const FakeRegistry&) = delete;
   FakeRegistry& operator=(const FakeRegistry&) = delete;
 
   // "127.0.0.1:PORT"
-  std::string host() const { return "127.0.0.1:" + std::to_string(port_); }
+  std::string host() const { return "127.0.0.1:" + std::to_string(server_.port()); }
   void route(const std::string& path, FakeResponse response) {
     std::lock_guard lock(mutex_);
     routes_[path] = std::move(response);
@@ -66,15 +50,6 @@ class FakeRegistry {
   uint64_t bytes_sent() const { return bytes_sent_; }
 
  private:
-  void accept_loop() {
-    while (!stop_) {
-      pollfd p{listener_.get(), POLLIN, 0};
-      if (::poll(&p, 1, 50) <= 0) continue;
-      int fd = ::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC);
-      if (fd >= 0) connections_.emplace_back([this, fd] { serve(UniqueFd(fd)); });
-    }
-  }
-
   void serve(UniqueFd fd) {
     timeval timeout{5, 0};  // a test client that stops reading must not hang the test
     ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
@@ -101,7 +76,7 @@ class FakeRegistry {
                        "Content-Length: " + std::to_string(r.body.size() + r.filler_bytes) + "\r\n\r\n";
     if (!send_all(fd.get(), head + r.body)) return;
     std::string filler(64 * 1024, 'x');
-    for (uint64_t left = r.filler_bytes; left > 0 && !stop_;) {
+    for (uint64_t left = r.filler_bytes; left > 0 && !server_.stopping();) {
       size_t n = size_t(std::min<uint64_t>(left, filler.size()));
       if (!send_all(fd.get(), std::string_view(filler).substr(0, n))) return;
       left -= n;
@@ -118,15 +93,11 @@ class FakeRegistry {
     return true;
   }
 
-  UniqueFd listener_;
-  uint16_t port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::thread acceptor_;
-  std::vector<std::thread> connections_;  // only the acceptor adds; joined after it stopped
   mutable std::mutex mutex_;
   std::map<std::string, FakeResponse> routes_;
   std::vector<std::string> log_;
   std::atomic<uint64_t> bytes_sent_{0};
+  mcpvm::test::LoopbackServer server_;  // last: its threads use the members above until it is destroyed
 };
 
 }  // namespace mcpvm::oci::test
