@@ -113,6 +113,15 @@ std::string demo_server() {
   return std::string(dir ? dir : "build/bin") + "/mcpvm-demo-server";
 }
 
+// POSTs an MCP initialize to url; the session id it got.
+std::string initialize_session(const std::string& url) {
+  auto r = http("POST", url,
+                R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18",)"
+                R"("capabilities":{},"clientInfo":{"name":"t","version":"1"}}})");
+  EXPECT_EQ(r.status, 200) << r.body;
+  return r.session;
+}
+
 class EndpointTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -134,12 +143,9 @@ class EndpointTest : public ::testing::Test {
   }
 
   std::string initialize() {
-    auto r = http("POST", endpoint_->url(),
-                  R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18",)"
-                  R"("capabilities":{},"clientInfo":{"name":"t","version":"1"}}})");
-    EXPECT_EQ(r.status, 200) << r.body;
-    EXPECT_EQ(r.session.size(), 32u);
-    return r.session;
+    std::string session = initialize_session(endpoint_->url());
+    EXPECT_EQ(session.size(), 32u);
+    return session;
   }
 
   std::chrono::milliseconds keepalive_{std::chrono::seconds(15)};
@@ -311,13 +317,7 @@ class HostileGuestTest : public ::testing::Test {
       thread_.join();
     }
   }
-  std::string initialize() {
-    auto r = http("POST", endpoint_->url(),
-                  R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18",)"
-                  R"("capabilities":{},"clientInfo":{"name":"t","version":"1"}}})");
-    EXPECT_EQ(r.status, 200) << r.body;
-    return r.session;
-  }
+  std::string initialize() { return initialize_session(endpoint_->url()); }
   HttpResult call(const std::string& session, const std::string& tool, int id = 7) {
     json req = {{"jsonrpc", "2.0"}, {"id", id}, {"method", "tools/call"}, {"params", {{"name", tool}}}};
     return http("POST", endpoint_->url(), req.dump(), session);
