@@ -2,7 +2,8 @@
 
 #include <fmt/format.h>
 
-#include <charconv>
+#include "util/error.h"
+#include "util/port.h"
 
 namespace mcpvm::mcp {
 
@@ -20,12 +21,13 @@ std::optional<EndpointUrl> parse_endpoint_url(std::string_view url) {
   std::string_view authority = url.substr(scheme.size(), url.size() - scheme.size() - 4);
   auto colon = authority.rfind(':');
   if (colon == std::string_view::npos || colon == 0) return std::nullopt;
-  std::string_view port_text = authority.substr(colon + 1);
-  unsigned port = 0;
-  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (ec != std::errc() || end != port_text.data() + port_text.size() || port == 0 || port > 65535)
+  uint16_t port = 0;
+  try {
+    port = parse_port(authority.substr(colon + 1));
+  } catch (const Error&) {
     return std::nullopt;
-  return EndpointUrl{std::string(authority.substr(0, colon)), uint16_t(port)};
+  }
+  return EndpointUrl{std::string(authority.substr(0, colon)), port};
 }
 
 }  // namespace mcpvm::mcp

@@ -26,6 +26,7 @@
 #include "util/backoff.h"
 #include "util/error.h"
 #include "util/log.h"
+#include "util/port.h"
 
 namespace mcpvm::mcp {
 
@@ -49,13 +50,7 @@ HttpUpstream parse_http_url(const std::string& url, HttpUpstream::Transport tran
     u.port = 80;
   } else {
     u.host = authority.substr(0, colon);
-    try {
-      int port = std::stoi(authority.substr(colon + 1));
-      if (port <= 0 || port > 65535) throw std::out_of_range("port");
-      u.port = static_cast<uint16_t>(port);
-    } catch (const std::exception&) {
-      fail("'{}' has an invalid port", url);
-    }
+    u.port = with_context(fmt::format("'{}'", url), [&] { return parse_port(authority.substr(colon + 1)); });
   }
   if (!u.host.empty() && u.host.front() == '[') u.host = u.host.substr(1, u.host.size() - 2);
   if (u.host == "localhost") u.host = "127.0.0.1";

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "mcp/endpoint_url.h"
 #include "mcp/jsonrpc.h"
 #include "mcp/protocol.h"
 
@@ -194,6 +195,28 @@ TEST(McpProtocol, SessionIdsAreRandomHex) {
   EXPECT_EQ(a.size(), 32u);
   EXPECT_NE(a, b);
   EXPECT_EQ(a.find_first_not_of("0123456789abcdef"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace mcpvm::mcp
+
+namespace mcpvm::mcp {
+namespace {
+
+TEST(EndpointUrl, BothUrlsOfOnePortAndBack) {
+  EndpointUrl url{"127.0.0.1", 41234};
+  EXPECT_EQ(url.streamable_http(), "http://127.0.0.1:41234/mcp");
+  EXPECT_EQ(url.sse(), "http://127.0.0.1:41234/sse");
+  for (const auto& text : {url.streamable_http(), url.sse()}) {
+    auto back = parse_endpoint_url(text);
+    ASSERT_TRUE(back) << text;
+    EXPECT_EQ(back->port, 41234);
+    EXPECT_EQ(back->host, "127.0.0.1");
+  }
+  for (const char* bad : {"", "http://127.0.0.1:41234/", "http://127.0.0.1/mcp", "http://127.0.0.1:0/mcp",
+                          "http://127.0.0.1:70000/mcp", "http://127.0.0.1:12ab/mcp",
+                          "https://127.0.0.1:1/mcp", "http://:80/mcp"})
+    EXPECT_FALSE(parse_endpoint_url(bad)) << bad;
 }
 
 }  // namespace
