@@ -237,7 +237,10 @@ UserNetworkConfig user_network_config(const NetworkRequest& r,
 json guest_network_config(const NetworkRequest& r, const std::string& hostname) {
   if (!r.enabled) return nullptr;
   json hosts = json::array();
-  for (const auto& h : r.hosts) hosts.push_back({{"name", h.name}, {"ip", format_ipv4(h.address)}});
+  // /etc/hosts names only what the policy lets the guest resolve: a denied --add-host name is NXDOMAIN in
+  // our DNS and must not resolve from the file either.
+  for (const auto& h : r.hosts)
+    if (r.egress.host_allowed(h.name)) hosts.push_back({{"name", h.name}, {"ip", format_ipv4(h.address)}});
   const VirtualNetwork vnet;
   json guest = {{"interface", "eth0"},
                 {"hosts", hosts},

@@ -98,7 +98,9 @@ echo "nc-says: $(nc -w 5 hostsrv '$port' </dev/null 2>&1 | head -1)"'
 # Under an allowlist of ok.test (an --add-host name for 10.0.2.2) and port P1: "dns-NAME: ..." and
 # "NAME-PORT: <first line nc read or said>" lines.
 allow_probe='for n in ok.test no.test; do echo "dns-$n: $(nslookup $n 2>&1 | grep -E "NXDOMAIN|^Address: " | head -1)"; done
-for p in '$p1' '$p2'; do echo "ok.test-$p: $(nc -w 5 ok.test $p </dev/null 2>&1 | head -1)"; done'
+for p in '$p1' '$p2'; do echo "ok.test-$p: $(nc -w 5 ok.test $p </dev/null 2>&1 | head -1)"; done
+echo "no.test-'$p1': $(nc -w 5 no.test '$p1' </dev/null 2>&1 | head -1)"
+echo "hosts-no.test: $(grep -c no.test /etc/hosts)"'
 # Under an allowlist that admits no address of the host's loopback (no allowed --add-host name on 10.0.2.2).
 raw_probe='echo "dns-no.test: $(nslookup no.test 2>&1 | grep -E "NXDOMAIN|^Address: " | head -1)"
 echo "no.test-'$p1': $(nc -w 5 no.test '$p1' </dev/null 2>&1 | head -1)"
@@ -191,11 +193,14 @@ for vm in allow allow-profile; do
   expect_contains "$out" "ok.test-$p1: greeting-$p1" "$vm: allowed name and port connect"
   expect_contains "$out" "$(refused_line "ok.test-$p2")" "$vm: allowed name, other port refused"
   expect_absent "$out" "greeting-$p2" "$vm: other port"
+  # A denied --add-host name is not in /etc/hosts either: it resolves nowhere, even where its IP is
+  # admitted through an allowed name.
+  expect_contains "$out" "hosts-no.test: 0" "$vm: /etc/hosts leaves out the denied name"
+  expect_contains "$out" "no.test-$p1: nc: bad address 'no.test'" "$vm: the denied name does not resolve for nc"
 done
 out=$(cat "$work/raw-ip.out")
 expect_contains "$out" "dns-no.test: ** server can't find no.test: NXDOMAIN" "raw-ip: a name outside the list"
-# (no.test is in the guest's /etc/hosts, so nc finds 10.0.2.2 without our DNS: the filter must refuse it.)
-expect_contains "$out" "$(refused_line "no.test-$p1")" "raw-ip: a name outside the list cannot connect"
+expect_contains "$out" "no.test-$p1: nc: bad address 'no.test'" "raw-ip: a name outside the list cannot connect"
 expect_contains "$out" "$(refused_line "raw-$p1")" "raw-ip: a raw IP connect is refused"
 expect_absent "$out" "greeting-" "raw-ip: nothing connected"
 

@@ -145,6 +145,14 @@ TEST(NetworkRequest, JsonIsStrictAndNamesTheKey) {
   EXPECT_EQ(message([](auto& j) { j.erase("egress"); }), "network.egress: missing");
 }
 
+TEST(NetworkRequest, EtcHostsNamesOnlyWhatThePolicyAllows) {
+  auto d = resolve(
+      {"--allow-host", "ok.test", "--add-host", "ok.test:10.0.2.2", "--add-host", "no.test:10.0.2.2"});
+  ASSERT_EQ(d.guest_network["hosts"].size(), 1u) << d.guest_network.dump();
+  EXPECT_EQ(d.guest_network["hosts"][0]["name"], "ok.test");
+  EXPECT_EQ(resolve({"--add-host", "any.test:10.0.2.2"}).guest_network["hosts"].size(), 1u) << "allow-all";
+}
+
 TEST(NetworkRequest, PrivateNetworksAreAnOptInThatSurvivesTheConfig) {
   EXPECT_FALSE(resolve({}).user_network->policy.allow_private_network) << "denied by default";
   EXPECT_TRUE(resolve({"--allow-private-network"}).user_network->policy.allow_private_network);
