@@ -85,7 +85,8 @@ TEST(NetworkRequest, AllowlistPublishAndAddHost) {
   EXPECT_EQ(c.forwards[1].guest_port, 90);
   ASSERT_EQ(c.hosts.size(), 1u);
   EXPECT_EQ(c.hosts[0].address, 0x0a000202u);
-  EXPECT_EQ(s.guest_network["hosts"][0]["name"], "db.test");
+  // db.test is not on the allowlist: our DNS answers NXDOMAIN and the guest's /etc/hosts leaves it out.
+  EXPECT_TRUE(s.guest_network["hosts"].empty()) << s.guest_network.dump();
 }
 
 TEST(NetworkRequest, NetworkNoneHasNoNic) {
