@@ -51,33 +51,36 @@ Booter::Booter(const VmDir& dir, const RunConfig& config, RunnerState& state, in
 }
 
 std::unique_ptr<BootNetwork> Booter::attach_network(vm::VmSpec& spec) {
-  if (config_.mcp.transport != Transport::stdio) return attach_network_with_upstream_forward(spec);
-  if (!config_.network.enabled) return nullptr;
-  auto network = std::make_unique<BootNetwork>(config_.network, std::vector<net::PortForward>{},
-                                               dir_.root() / "network.json");
+  bool http_server = config_.mcp.transport != Transport::stdio;
+  if (!config_.network.enabled) {
+    if (http_server)
+      fail("--transport {} needs the VM's network, but it was started with --network none",
+           to_string(config_.mcp.transport));
+    return nullptr;
+  }
+  auto network = http_server ? start_network_with_upstream_forward() : start_network({});
   spec.network_fd = network->qemu_fd();
   spec.guest.network = net::guest_network_config(config_.network, spec.guest.hostname);
   return network;
 }
 
+std::unique_ptr<BootNetwork> Booter::start_network(
+    const std::vector<net::PortForward>& extra_forwards) const {
+  return std::make_unique<BootNetwork>(config_.network, extra_forwards, dir_.root() / "network.json");
+}
+
 // An HTTP server (--transport sse|streamable-http): its guest port is forwarded from a fresh loopback port
 // through the VM's user network, as if the user had passed -p; the endpoint's HttpUpstream connects to it.
-std::unique_ptr<BootNetwork> Booter::attach_network_with_upstream_forward(vm::VmSpec& spec) {
-  if (!config_.network.enabled)
-    fail("--transport {} needs the VM's network, but it was started with --network none",
-         to_string(config_.mcp.transport));
+std::unique_ptr<BootNetwork> Booter::start_network_with_upstream_forward() {
   for (int attempt = 1;; ++attempt) {
     upstream_port_ = free_loopback_port();
     net::PortForward forward;
     forward.host_port = upstream_port_;
     forward.guest_port = config_.mcp.target_port;
     try {
-      auto network =
-          std::make_unique<BootNetwork>(config_.network, std::vector{forward}, dir_.root() / "network.json");
+      auto network = start_network({forward});
       note("forwarding 127.0.0.1:{} to the server's port {} in the guest", upstream_port_,
            config_.mcp.target_port);
-      spec.network_fd = network->qemu_fd();
-      spec.guest.network = net::guest_network_config(config_.network, spec.guest.hostname);
       return network;
     } catch (const Error& e) {
       if (attempt == kForwardAttempts) throw;

@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "runner/run_config.h"
 #include "runner/runner_state.h"
@@ -36,8 +37,10 @@ class Booter {
   BootResult boot();
 
  private:
+  // The boot's network (null with --network none), wired into spec.
   std::unique_ptr<BootNetwork> attach_network(vm::VmSpec& spec);
-  std::unique_ptr<BootNetwork> attach_network_with_upstream_forward(vm::VmSpec& spec);
+  std::unique_ptr<BootNetwork> start_network(const std::vector<net::PortForward>& extra_forwards) const;
+  std::unique_ptr<BootNetwork> start_network_with_upstream_forward();
   bool probe_once(std::string& detail) const;
   void probe_until_ready(const std::atomic<bool>& boot_over, std::atomic<bool>& ready_failed);
 
