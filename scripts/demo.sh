@@ -23,11 +23,15 @@ echo "$out"
 printf 'ready after %.1f s\n' "$(echo "$(date +%s.%N) - $start" | bc)"
 url=$(awk '{print $2}' <<<"$out")
 [ -n "$url" ] || { echo "demo: mcpvm run printed no endpoint URL" >&2; exit 1; }
+# Only the VM's owner may call it: clients send its bearer token (`mcpvm inspect` shows it). curl reads the
+# header from a file descriptor so that the token never appears in a process list.
+token=$("$mcpvm" inspect "$name" | jq -r .endpoint.token)
 
 # Streamable HTTP: the answer is JSON or one SSE event; print the JSON either way.
 rpc() {
   curl -sS --max-time 30 -X POST "$url" -H 'Content-Type: application/json' \
     -H 'Accept: application/json, text/event-stream' -H 'MCP-Protocol-Version: 2025-06-18' \
+    -H @<(printf 'Authorization: Bearer %s' "$token") \
     ${session:+-H "Mcp-Session-Id: $session"} -D "$build/demo-headers" -d "$1" | sed -n 's/^data: //p;/^{/p'
 }
 

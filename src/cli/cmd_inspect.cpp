@@ -2,6 +2,7 @@
 // values redacted: they may be secrets), pids with start times, paths.
 #include "cli/command.h"
 #include "cli/endpoint_info.h"
+#include "runner/endpoint_token.h"
 #include "runner/lifecycle.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -40,6 +41,15 @@ int run_inspect(const std::string& name) {
   if (!l.status.note.empty()) out["note"] = l.status.note;
   out["state"] = l.state ? runner::to_json(*l.state) : nlohmann::json(nullptr);
   out["endpoint"] = to_json(endpoint_info(dir, l.state ? l.state->endpoint : ""));
+  // The credential a client needs (the owner may read it: it is in their own 0600 file anyway).
+  try {
+    if (auto token = runner::read_endpoint_token(dir); token && out["endpoint"]["auth"] == "bearer") {
+      out["endpoint"]["token"] = *token;
+      out["endpoint"]["headers"] = {{"Authorization", "Bearer " + *token}};
+    }
+  } catch (const Error& e) {
+    out["endpoint"]["token_error"] = e.what();
+  }
   try {
     out["config"] = runner::to_json(redact_env(dir.load_config()));
   } catch (const Error& e) {
@@ -49,6 +59,7 @@ int run_inspect(const std::string& name) {
   out["paths"] = {{"dir", dir.root().string()},
                   {"state", dir.state_path().string()},
                   {"control_socket", dir.control_socket().string()},
+                  {"endpoint_token", dir.endpoint_token_file().string()},
                   {"server_log", dir.server_log().string()},
                   {"console_log", dir.console_log().string()},
                   {"runner_log", dir.runner_log().string()}};

@@ -1,6 +1,6 @@
-// `mcpvm logs [-f] [--tail N] [--console] [--runner] NAME`: the server's stderr (default), the guest
-// kernel console, or the runner's own log. -f follows the file across rotations until the VM's runner
-// is gone.
+// `mcpvm logs [-f] [--tail N] [--console] [--runner] [--audit] NAME`: the server's stderr (default), the
+// guest kernel console, the runner's own log, or the endpoint's audit log (JSON lines). -f follows the file
+// across rotations until the VM's runner is gone.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -24,6 +24,7 @@ struct LogsOptions {
   long tail = -1;
   bool console = false;
   bool runner_log = false;
+  bool audit = false;
   std::string name;
 };
 
@@ -65,7 +66,10 @@ void follow(const runner::VmDir& dir, const std::filesystem::path& path) {
 int run_logs(const LogsOptions& o) {
   runner::VmDir dir = runner::VmDir::for_name(o.name);
   if (!dir.exists()) fail("no such VM: {}", o.name);
-  auto path = o.console ? dir.console_log() : o.runner_log ? dir.runner_log() : dir.server_log();
+  auto path = o.console      ? dir.console_log()
+              : o.runner_log ? dir.runner_log()
+              : o.audit      ? dir.audit_log()
+                             : dir.server_log();
   std::cout << neutralize_controls(runner::tail_lines(path, o.tail)) << std::flush;
   if (o.follow) follow(dir, path);
   return 0;
@@ -77,6 +81,8 @@ const Command kLogs{"logs", "Show a VM's server log (stderr), or its console", 4
                       app.add_option("-n,--tail", o->tail, "Only the last N lines");
                       app.add_flag("--console", o->console, "The guest kernel console instead");
                       app.add_flag("--runner", o->runner_log, "The runner's own log instead");
+                      app.add_flag("--audit", o->audit,
+                                   "The endpoint's audit log instead: one JSON line per client request");
                       app.add_option("name", o->name, "VM name")->required();
                       return [o] { return run_logs(*o); };
                     }};

@@ -1,7 +1,10 @@
 // `mcpvm proxy stdio NAME|URL`: a stdio front for MCP clients that can only spawn processes.
+#include <cstdlib>
+
 #include "cli/command.h"
 #include "mcp/endpoint_url.h"
 #include "mcp/stdio_proxy.h"
+#include "runner/endpoint_token.h"
 #include "runner/lifecycle.h"
 #include "runner/names.h"
 #include "util/error.h"
@@ -15,9 +18,14 @@ struct ProxyOptions {
   bool sse = false;
 };
 
-// The endpoint URL of the VM called `name`, from its state (reconciled: a VM that is not serving is an
-// error that says what to do).
-std::string endpoint_of_vm(const std::string& name, bool sse) {
+struct Target {
+  std::string url;
+  std::string bearer_token;  // empty: the endpoint takes no credential
+};
+
+// The endpoint URL and token of the VM called `name`, from its state (reconciled: a VM that is not
+// serving is an error that says what to do).
+Target endpoint_of_vm(const std::string& name, bool sse) {
   if (!runner::is_valid_vm_name(name) || !runner::VmDir::for_name(name).exists())
     fail("'{}' is neither an endpoint URL (http://127.0.0.1:PORT/mcp) nor a VM (see mcpvm ls -a)", name);
   runner::VmListing vm = runner::describe_vm(name);
@@ -31,13 +39,28 @@ std::string endpoint_of_vm(const std::string& name, bool sse) {
   if (url.empty()) fail("VM {} has no MCP endpoint yet (status {})", name, runner::to_string(s));
   auto endpoint = mcp::parse_endpoint_url(url);
   if (!endpoint) fail("VM {}: its state names no endpoint URL ({:?})", name, url);
-  return sse ? endpoint->sse() : endpoint->streamable_http();
+  runner::VmDir dir = runner::VmDir::for_name(name);
+  std::string token;
+  if (dir.load_config().mcp.auth == runner::EndpointAuth::bearer) {
+    auto saved = runner::read_endpoint_token(dir);
+    if (!saved)
+      fail("VM {}: its endpoint token is missing ({}); restart it to make one", name,
+           dir.endpoint_token_file().string());
+    token = *saved;
+  }
+  return {sse ? endpoint->sse() : endpoint->streamable_http(), token};
+}
+
+// A URL target's token comes from MCPVM_ENDPOINT_TOKEN (never from argv, where other users can read it).
+Target endpoint_of_url(const std::string& url) {
+  const char* token = std::getenv("MCPVM_ENDPOINT_TOKEN");
+  return {url, token ? token : ""};
 }
 
 int run_proxy(const ProxyOptions& o) {
   if (o.mode != "stdio") fail("unknown proxy mode '{}' (supported: stdio)", o.mode);
-  std::string url = o.target.rfind("http://", 0) == 0 ? o.target : endpoint_of_vm(o.target, o.sse);
-  return mcp::run_stdio_proxy({.url = url, .legacy_sse = o.sse});
+  Target t = o.target.rfind("http://", 0) == 0 ? endpoint_of_url(o.target) : endpoint_of_vm(o.target, o.sse);
+  return mcp::run_stdio_proxy({.url = t.url, .bearer_token = t.bearer_token, .legacy_sse = o.sse});
 }
 
 const Command kProxy{
@@ -47,7 +70,8 @@ const Command kProxy{
       app.footer(
           "Examples:\n"
           "  mcpvm proxy stdio fetch                          # the endpoint of VM \"fetch\"\n"
-          "  mcpvm proxy stdio http://127.0.0.1:41234/mcp");
+          "  mcpvm proxy stdio http://127.0.0.1:41234/mcp\n"
+          "A VM's endpoint token is sent for you; for a URL, set MCPVM_ENDPOINT_TOKEN.");
       app.add_option("mode", o->mode, "Front to offer: stdio")->required();
       app.add_option("target", o->target, "VM name, or endpoint URL (http://127.0.0.1:PORT/mcp or /sse)")
           ->required();

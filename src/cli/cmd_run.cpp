@@ -14,6 +14,7 @@
 #include "cli/foreground_dir.h"
 #include "cli/network_flags.h"
 #include "mcp/endpoint_url.h"
+#include "mcp/tool_policy.h"
 #include "net/request.h"
 #include "net/user_network.h"
 #include "oci/store.h"
@@ -27,6 +28,7 @@
 #include "util/fd.h"
 #include "util/fs.h"
 #include "util/home.h"
+#include "util/json_depth.h"
 #include "util/port.h"
 #include "vm/accel.h"
 #include "vm/attach.h"
@@ -62,7 +64,11 @@ struct RunOptions {
   std::string transport = "stdio";
   uint16_t target_port = 0;  // 0: the user's -e MCP_PORT, else kDefaultTargetPort
   uint16_t proxy_port = 0;   // our endpoint's port on 127.0.0.1; 0: a free one
-  net::NetworkFlags net;     // none given = the "network" profile (egress, no host loopback)
+  std::string endpoint_auth = "bearer";
+  std::string tools;           // --tools a,b
+  std::string tools_override;  // --tools-override FILE
+  bool audit_args = false;
+  net::NetworkFlags net;  // none given = the "network" profile (egress, no host loopback)
 };
 
 constexpr uint16_t kDefaultTargetPort = 8080;  // ToolHive's default for HTTP servers in containers
@@ -185,6 +191,20 @@ runner::RunConfig config_from_flags(const RunOptions& o) {
   c.mcp.transport = runner::parse_transport(o.transport);
   c.mcp.target_port = o.target_port;
   c.mcp.proxy_port = o.proxy_port;
+  c.mcp.auth = runner::parse_endpoint_auth(o.endpoint_auth);
+  if (!o.tools.empty()) c.mcp.tools = mcp::parse_tool_list(o.tools);
+  if (!o.tools_override.empty())
+    c.mcp.tools_override = with_context("--tools-override " + o.tools_override, [&] {
+      auto doc = parse_untrusted_json(read_file(o.tools_override, 1 << 20));
+      if (doc.is_discarded()) fail("not valid JSON (or nested too deeply)");
+      return mcp::parse_tools_override(doc);
+    });
+  with_context("--tools", [&] { mcp::ToolPolicy(c.mcp.tools, c.mcp.tools_override); });
+  c.mcp.audit_arguments = o.audit_args;
+  if (o.foreground && (c.mcp.tools || !c.mcp.tools_override.empty()))
+    fail(
+        "--tools/--tools-override: run --foreground serves no MCP endpoint (the terminal is the server's "
+        "stdio)");
   if (o.foreground && o.proxy_port)
     fail("--proxy-port: run --foreground serves no MCP endpoint (the terminal is the server's stdio)");
   if (o.target_port && c.mcp.transport == runner::Transport::stdio)
@@ -228,13 +248,23 @@ runner::RunConfig build_run_config(const RunOptions& o) {
 
 // Detached: a runner process owns the VM; returns once the server answered MCP initialize.
 int run_detached(const RunOptions& o) {
-  auto launched = runner::launch_vm(build_run_config(o));
+  runner::RunConfig config = build_run_config(o);
+  if (config.mcp.auth == runner::EndpointAuth::none)
+    std::cerr << "warning: --endpoint-auth none: any local user or process can call this server's tools "
+                 "through its endpoint\n";
+  const runner::EndpointAuth auth = config.mcp.auth;
+  auto launched = runner::launch_vm(std::move(config));
   // stdout stays "NAME  URL" for scripts; the sentence for people goes to stderr.
   const std::string& url = launched.state.endpoint;
   std::cout << launched.name << (url.empty() ? "" : "  " + url) << std::endl;
   if (auto endpoint = mcp::parse_endpoint_url(url))
-    std::cerr << fmt::format("{}: everything is ready: {} (streamable HTTP), {} (SSE)\n", launched.name,
-                             endpoint->streamable_http(), endpoint->sse());
+    std::cerr << fmt::format("{}: everything is ready: {} (streamable HTTP), {} (SSE){}\n", launched.name,
+                             endpoint->streamable_http(), endpoint->sse(),
+                             auth == runner::EndpointAuth::bearer
+                                 ? fmt::format("; clients need its bearer token (mcpvm inspect {}), or use "
+                                               "mcpvm proxy stdio {}",
+                                               launched.name, launched.name)
+                                 : "");
   return 0;
 }
 
@@ -306,6 +336,20 @@ const Command kRun{
       app.add_option("--proxy-port", o->proxy_port,
                      "Port of the MCP endpoint on 127.0.0.1 (default: a free one)")
           ->check(CLI::Range(1, 65535));
+      app.add_option("--endpoint-auth", o->endpoint_auth,
+                     "Who may use the MCP endpoint: bearer (clients send the VM's token, shown by inspect) "
+                     "or none (any local process)")
+          ->check(CLI::IsMember({"bearer", "none"}))
+          ->capture_default_str();
+      app.add_option(
+          "--tools", o->tools,
+          "Only these tools (comma-separated, names as clients see them) are listed and callable; a "
+          "call to another is refused without reaching the server");
+      app.add_option("--tools-override", o->tools_override,
+                     "JSON file renaming or redescribing tools (ToolHive's format: "
+                     "{\"toolsOverride\": {\"NAME\": {\"name\": \"...\", \"description\": \"...\"}}})");
+      app.add_flag("--audit-args", o->audit_args,
+                   "Also record tool and prompt arguments in the audit log (mcpvm logs --audit NAME)");
       add_network_flags(app, o->net);
       app.add_option("image", o->image, "Image reference or digest")->required();
       app.add_option("args", o->args, "Arguments replacing the image's Cmd (after --)");

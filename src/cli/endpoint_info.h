@@ -14,6 +14,7 @@ namespace mcpvm::cli {
 struct EndpointInfo {
   std::string transport = "stdio";  // the server's own transport in the guest
   int target_port = 0;              // HTTP servers: their port in the guest
+  std::string auth = "bearer";      // "bearer": clients need the VM's token (runner/endpoint_token.h)
   std::string streamable_http;      // http://127.0.0.1:PORT/mcp
   std::string sse;                  // http://127.0.0.1:PORT/sse
 };
@@ -24,6 +25,7 @@ inline EndpointInfo endpoint_info(const runner::VmDir& dir, const std::string& e
     const runner::McpConfig mcp = dir.load_config().mcp;
     info.transport = to_string(mcp.transport);
     info.target_port = mcp.target_port;
+    info.auth = to_string(mcp.auth);
   } catch (const std::exception&) {  // an unreadable config.json is reported elsewhere
   }
   info.streamable_http = endpoint_url;
@@ -32,8 +34,10 @@ inline EndpointInfo endpoint_info(const runner::VmDir& dir, const std::string& e
 }
 
 inline nlohmann::json to_json(const EndpointInfo& info) {
-  nlohmann::json j = {
-      {"transport", info.transport}, {"streamable_http", info.streamable_http}, {"sse", info.sse}};
+  nlohmann::json j = {{"transport", info.transport},
+                      {"streamable_http", info.streamable_http},
+                      {"sse", info.sse},
+                      {"auth", info.auth}};
   if (info.target_port) j["target_port"] = info.target_port;
   return j;
 }

@@ -1,7 +1,7 @@
 // mcp::Endpoint: the MCP front clients talk to. It serves streamable HTTP (/mcp) and legacy SSE
 // (/sse + /messages) plus /health on a loopback address, and bridges every client to one upstream MCP
 // server: a stdio server reached through a pair of fds (the VM's stdio channel, or a host process for
-// `mcpvm bridge`), or an HTTP server (sse or streamable-http) on a forwarded port.
+// `mcpvm bridge`), or an HTTP server (sse or streamable-http) behind a forwarded socket.
 //
 //   mcp::Endpoint ep({.port = 0, .upstream = mcp::StdioUpstream{out_fd, in_fd}});
 //   std::thread t([&] { ep.run(); });     // ep.url() is known once the constructor returns
@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <variant>
@@ -25,13 +26,17 @@ struct StdioUpstream {
   int write_fd = -1;  // the server's stdin
 };
 
-// An MCP server listening on HTTP (in a guest, through a forwarded 127.0.0.1 port).
+// An MCP server listening on HTTP: at host:port, or (a server in a guest) behind a Unix socket the
+// runner's user network forwards to the guest's port.
 struct HttpUpstream {
   enum class Transport { sse, streamable_http };
   std::string host = "127.0.0.1";
   uint16_t port = 0;
+  std::string unix_socket;  // when set, connect here instead of host:port (Host header: localhost)
   Transport transport = Transport::streamable_http;
   std::string path;  // default "/mcp" (streamable-http) or "/sse" (sse)
+  // Sent as "Authorization: Bearer <token>" on every request when set (an mcpvm endpoint's token).
+  std::string bearer_token;
 };
 
 using Upstream = std::variant<StdioUpstream, HttpUpstream>;
@@ -48,8 +53,15 @@ struct EndpointConfig {
   std::vector<std::string> allowed_origins;  // besides loopback origins
   // Host header names accepted besides loopback ones and the listen address (DNS-rebinding protection).
   std::vector<std::string> allowed_hosts;
+  // When set, every request must carry "Authorization: Bearer <token>" (mcp/bearer_auth.h); others get
+  // 401. Empty: no authentication (`mcpvm bridge`, `run --endpoint-auth none`).
+  std::string bearer_token;
   std::chrono::milliseconds keepalive_interval{std::chrono::seconds(15)};  // SSE comments on idle streams
   std::chrono::milliseconds read_timeout{std::chrono::seconds(30)};  // a request must arrive in this time
+  ToolPolicy tools;  // which tools clients see and may call (mcp/tool_policy.h)
+  // One record per client request when it ends, called on the endpoint's thread (hub.h AuditRecord).
+  std::function<void(const AuditRecord&)> audit;
+  bool audit_arguments = false;
 };
 
 struct EndpointStatus {

@@ -64,6 +64,29 @@ constexpr auto kConnectTimeout = std::chrono::seconds(10);
 constexpr auto kResponseHeaderTimeout = std::chrono::minutes(10);
 constexpr size_t kMaxIdleConnections = 16;
 
+// TCP, or a Unix socket (an HTTP server in a guest, reached through the runner's own socket in the VM's
+// private directory): one stream type for both.
+using Stream = beast::basic_stream<net::generic::stream_protocol>;
+
+net::generic::stream_protocol::endpoint upstream_endpoint(const HttpUpstream& c) {
+  if (!c.unix_socket.empty()) return net::local::stream_protocol::endpoint(c.unix_socket);
+  beast::error_code ec;
+  auto address = net::ip::make_address(c.host, ec);
+  if (ec) fail("upstream host '{}' must be an IP address", c.host);
+  return tcp::endpoint(address, c.port);
+}
+
+std::unique_ptr<Stream> new_stream(net::io_context& io) {
+  return std::make_unique<Stream>(io);
+}
+
+// After connecting: small requests must not wait for Nagle (TCP only; a Unix socket has no such option).
+void no_delay(Stream& s) {
+  beast::error_code ec;
+  if (s.socket().local_endpoint(ec).protocol().family() != AF_UNIX)
+    s.socket().set_option(tcp::no_delay(true), ec);
+}
+
 std::string header_value(const http::fields& f, std::string_view name) {
   auto it = f.find(beast::string_view(name.data(), name.size()));
   return it == f.end() ? std::string() : std::string(it->value());
@@ -75,10 +98,9 @@ class HttpLink : public UpstreamLink {
       : io_(io), config_(std::move(config)), max_message_(max_message), peer_(peer) {
     if (config_.path.empty())
       config_.path = config_.transport == HttpUpstream::Transport::sse ? "/sse" : "/mcp";
-    beast::error_code ec;
-    address_ = net::ip::make_address(config_.host, ec);
-    if (ec) fail("upstream host '{}' must be an IP address", config_.host);
-    host_header_ = fmt::format("{}:{}", config_.host, config_.port);
+    endpoint_ = upstream_endpoint(config_);
+    host_header_ =
+        config_.unix_socket.empty() ? fmt::format("{}:{}", config_.host, config_.port) : "localhost";
   }
 
   void start() override {
@@ -124,16 +146,16 @@ class HttpLink : public UpstreamLink {
   }
 
  private:
-  net::awaitable<std::unique_ptr<beast::tcp_stream>> connection() {
+  net::awaitable<std::unique_ptr<Stream>> connection() {
     if (!idle_.empty()) {
       auto s = std::move(idle_.back());
       idle_.pop_back();
       co_return s;
     }
-    auto s = std::make_unique<beast::tcp_stream>(io_);
+    auto s = new_stream(io_);
     s->expires_after(kConnectTimeout);
-    co_await s->async_connect(tcp::endpoint(address_, config_.port), net::use_awaitable);
-    s->socket().set_option(tcp::no_delay(true));
+    co_await s->async_connect(endpoint_, net::use_awaitable);
+    no_delay(*s);
     co_return s;
   }
 
@@ -143,12 +165,17 @@ class HttpLink : public UpstreamLink {
     req.set(http::field::user_agent, "mcpvm");
     if (!session_id_.empty()) req.set("Mcp-Session-Id", session_id_);
     if (!protocol_version_.empty()) req.set("MCP-Protocol-Version", protocol_version_);
+    if (!config_.bearer_token.empty()) req.set(http::field::authorization, "Bearer " + config_.bearer_token);
     return req;
   }
 
   // Reads a response body, handing each JSON-RPC message to the peer (JSON body or SSE events).
-  net::awaitable<void> read_body(beast::tcp_stream& s, beast::flat_buffer& buf,
-                                 http::response_parser<http::string_body>& parser, bool sse) {
+  // `standalone`: the session's GET stream, the only one whose event ids a later GET may resume from (a
+  // POST's stream has ids of its own: sent as Last-Event-ID on a GET, they make the server replay that
+  // stream instead of opening the session's, and every message outside a request is lost).
+  net::awaitable<void> read_body(Stream& s, beast::flat_buffer& buf,
+                                 http::response_parser<http::string_body>& parser, bool sse,
+                                 bool standalone = false) {
     if (!sse) {
       co_await http::async_read(s, buf, parser, net::use_awaitable);
       deliver_json(parser.get().body());
@@ -159,7 +186,7 @@ class HttpLink : public UpstreamLink {
       s.expires_never();
       co_await http::async_read_some(s, buf, parser, net::use_awaitable);
       std::string& body = parser.get().body();
-      for (auto& e : events.feed(body)) on_event(e);
+      for (auto& e : events.feed(body)) on_event(e, standalone);
       body.clear();
       if (events.failed())
         throw std::runtime_error(fmt::format(
@@ -180,10 +207,10 @@ class HttpLink : public UpstreamLink {
     }
   }
 
-  void on_event(const SseParser::Event& e) {
+  void on_event(const SseParser::Event& e, bool standalone) {
     if (e.event == "endpoint") return set_endpoint(e.data);
     if (e.event != "message") return;
-    if (!e.id.empty()) last_event_id_ = e.id;
+    if (standalone && !e.id.empty()) last_event_id_ = e.id;
     if (e.data.empty()) return;  // a priming event (2025-11-25) carries an id and no data
     deliver_json(e.data);
   }
@@ -217,7 +244,7 @@ class HttpLink : public UpstreamLink {
     std::string body = message.dump(-1, ' ', false, json::error_handler_t::replace);
     for (int attempt = 0; attempt < 2; ++attempt) {
       const bool reused = !idle_.empty();
-      std::unique_ptr<beast::tcp_stream> s;
+      std::unique_ptr<Stream> s;
       const std::string sent_session = session_id_;
       try {
         s = co_await connection();
@@ -317,9 +344,9 @@ class HttpLink : public UpstreamLink {
   // One POST on a fresh connection whose answer is for us, not the peer: returns the JSON-RPC response
   // to `message` (null for a notification). Records a new Mcp-Session-Id.
   net::awaitable<json> post_private(const json& message) {
-    auto s = std::make_unique<beast::tcp_stream>(io_);
+    auto s = new_stream(io_);
     s->expires_after(kConnectTimeout);
-    co_await s->async_connect(tcp::endpoint(address_, config_.port), net::use_awaitable);
+    co_await s->async_connect(endpoint_, net::use_awaitable);
     auto req = make_request(http::verb::post, config_.path);
     req.set(http::field::content_type, "application/json");
     req.set(http::field::accept, "application/json, text/event-stream");
@@ -365,6 +392,7 @@ class HttpLink : public UpstreamLink {
         get_stream_->socket().close(ec);
       }
       ++stream_generation_;
+      last_event_id_.clear();  // ids of the old session's stream mean nothing in the new one
       json init = init_request_;
       init["id"] = fmt::format("mcpvm-reinit-{}", ++reinit_count_);
       json answer = co_await post_private(init);
@@ -403,9 +431,9 @@ class HttpLink : public UpstreamLink {
     Backoff backoff(std::chrono::milliseconds(200), std::chrono::milliseconds(3200));
     for (int attempt = 0; attempt < 5 && !stopped_ && generation == stream_generation_; ++attempt) {
       try {
-        auto s = std::make_unique<beast::tcp_stream>(io_);
+        auto s = new_stream(io_);
         s->expires_after(kConnectTimeout);
-        co_await s->async_connect(tcp::endpoint(address_, config_.port), net::use_awaitable);
+        co_await s->async_connect(endpoint_, net::use_awaitable);
         auto req = make_request(http::verb::get, config_.path);
         req.set(http::field::accept, "text/event-stream");
         if (!last_event_id_.empty()) req.set("Last-Event-ID", last_event_id_);
@@ -416,7 +444,7 @@ class HttpLink : public UpstreamLink {
         co_await http::async_read_header(*s, buf, parser, net::use_awaitable);
         if (parser.get().result() != http::status::ok) co_return;  // 405: the server offers no such stream
         get_stream_ = s.get();
-        co_await read_body(*s, buf, parser, true);
+        co_await read_body(*s, buf, parser, true, /*standalone=*/true);
         get_stream_ = nullptr;
       } catch (const std::exception& e) {
         get_stream_ = nullptr;
@@ -449,9 +477,9 @@ class HttpLink : public UpstreamLink {
     for (;;) {
       bool answered = false;  // a wrong status (or a stream that ended) is final, a refused connection is not
       try {
-        auto s = std::make_unique<beast::tcp_stream>(io_);
+        auto s = new_stream(io_);
         s->expires_after(kConnectTimeout);
-        co_await s->async_connect(tcp::endpoint(address_, config_.port), net::use_awaitable);
+        co_await s->async_connect(endpoint_, net::use_awaitable);
         auto req = make_request(http::verb::get, config_.path);
         req.set(http::field::accept, "text/event-stream");
         co_await http::async_write(*s, req, net::use_awaitable);
@@ -464,7 +492,7 @@ class HttpLink : public UpstreamLink {
           throw std::runtime_error(
               fmt::format("GET {} answered HTTP {}", config_.path, parser.get().result_int()));
         get_stream_ = s.get();
-        co_await read_body(*s, buf, parser, true);
+        co_await read_body(*s, buf, parser, true, /*standalone=*/true);
         reason = "the MCP server closed its SSE stream";
       } catch (const std::exception& e) {
         reason =
@@ -487,7 +515,7 @@ class HttpLink : public UpstreamLink {
   HttpUpstream config_;
   size_t max_message_;
   MessagePeer& peer_;
-  net::ip::address address_;
+  net::generic::stream_protocol::endpoint endpoint_;
   std::string host_header_;
   std::string session_id_;
   std::string protocol_version_;
@@ -503,8 +531,8 @@ class HttpLink : public UpstreamLink {
   bool stopped_ = false;
   std::vector<json> held_;  // until the SSE endpoint is known, or behind an initialize barrier
   bool barrier_ = false;
-  std::vector<std::unique_ptr<beast::tcp_stream>> idle_;
-  beast::tcp_stream* get_stream_ = nullptr;
+  std::vector<std::unique_ptr<Stream>> idle_;
+  Stream* get_stream_ = nullptr;
 };
 
 }  // namespace

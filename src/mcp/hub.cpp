@@ -1,6 +1,7 @@
 #include "mcp/hub.h"
 
 #include <algorithm>
+#include <ctime>
 
 #include "mcp/protocol.h"
 #include "util/log.h"
@@ -30,6 +31,7 @@ struct Hub::Session {
   std::map<StreamId, Stream> streams;
   std::unordered_map<std::string, int64_t> open_requests;  // client id key -> upstream id
   Clock::time_point last_activity = Clock::now();
+  std::string client_name;  // from its initialize, for the audit log
 };
 
 struct Hub::Pending {
@@ -41,6 +43,9 @@ struct Hub::Pending {
   Clock::time_point deadline;
   bool initialize = false;
   std::string requested_version;
+  bool lists_tools = false;  // a tools/list: its result passes the tool policy
+  AuditRecord audit;         // filled when the request arrives, completed when it ends
+  Clock::time_point started;
 };
 
 namespace {
@@ -78,7 +83,86 @@ const json* progress_token_of(const json& request) {
   return &*token;
 }
 
+// Bounds what one audit line may carry of a client's strings (names, URIs, client names).
+constexpr size_t kMaxAuditText = 512;
+
+std::string bounded(const json& value) {
+  if (!value.is_string()) return "";
+  std::string text = value.get<std::string>();
+  if (text.size() > kMaxAuditText) text.resize(kMaxAuditText);
+  return text;
+}
+
+// The tool or prompt name, or the resource URI, a request is about.
+std::string audit_subject(const json& request) {
+  auto params = request.find("params");
+  if (params == request.end() || !params->is_object()) return "";
+  if (params->contains("name")) return bounded((*params)["name"]);
+  if (params->contains("uri")) return bounded((*params)["uri"]);
+  return "";
+}
+
+std::string outcome_of(const json& response, int& code) {
+  if (response.contains("error")) {
+    const json& e = response["error"];
+    code = e.is_object() && e.contains("code") && e["code"].is_number_integer() ? e["code"].get<int>() : 0;
+    if (code == rpc::kRequestTimeout) return "timeout";
+    if (code == rpc::kServerUnavailable) return "server_unavailable";
+    if (code == rpc::kSessionClosed) return "cancelled";
+    return "error";
+  }
+  const json& result = response.contains("result") ? response["result"] : json();
+  if (result.is_object() && result.value("isError", false) == true) return "tool_error";
+  return "ok";
+}
+
+std::string iso8601(std::chrono::system_clock::time_point t) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  std::time_t secs = std::time_t(ms / 1000);
+  std::tm utc{};
+  gmtime_r(&secs, &utc);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &utc);
+  return fmt::format("{}.{:03}Z", buf, ms % 1000);
+}
+
 }  // namespace
+
+json to_json(const AuditRecord& r) {
+  json j = {
+      {"time", iso8601(r.time)},           {"session", r.session}, {"client", r.client}, {"method", r.method},
+      {"duration_ms", r.duration.count()}, {"outcome", r.outcome}};
+  if (!r.subject.empty()) j["subject"] = r.subject;
+  if (r.error_code) j["error_code"] = r.error_code;
+  if (r.arguments) j["arguments"] = *r.arguments;
+  return j;
+}
+
+AuditRecord Hub::begin_audit(const Session& s, const json& request) const {
+  AuditRecord r;
+  r.time = std::chrono::system_clock::now();
+  r.session = s.id;
+  r.client = s.client_name;
+  r.method = bounded(request.value("method", json()));
+  r.subject = audit_subject(request);
+  auto params = request.find("params");
+  if (options_.audit_arguments && (r.method == "tools/call" || r.method == "prompts/get") &&
+      params != request.end() && params->is_object() && params->contains("arguments"))
+    r.arguments = params->at("arguments");
+  return r;
+}
+
+void Hub::emit_audit(AuditRecord& r, Clock::time_point started, const std::string& outcome, int code) {
+  if (!options_.audit) return;
+  r.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
+  r.outcome = outcome;
+  r.error_code = code;
+  try {
+    options_.audit(r);
+  } catch (const std::exception& e) {
+    log::warn("mcp: writing the audit log failed: {}", e.what());
+  }
+}
 
 Hub::Hub(HubOptions options, SendUpstream send_upstream)
     : options_(options), send_upstream_(std::move(send_upstream)) {}
@@ -350,10 +434,21 @@ void Hub::from_client(const std::string& session, StreamId stream, json message)
 }
 
 void Hub::forward_request(Session& s, StreamId stream, json request) {
+  AuditRecord audit = begin_audit(s, request);
+  const auto started = Clock::now();
+  if (request["method"] == "tools/call") {
+    if (auto refusal = options_.tools.admit_call(request)) {  // never reaches the server
+      emit_audit(audit, started, "refused", rpc::kInvalidParams);
+      return push_response(s, stream, make_error(request["id"], rpc::kInvalidParams, *refusal));
+    }
+  }
   int64_t upstream_id = next_upstream_id_++;
   Pending p;
   p.session = s.id;
   p.stream = stream;
+  p.lists_tools = request["method"] == "tools/list";
+  p.audit = std::move(audit);
+  p.started = started;
   p.client_id = request["id"];
   p.deadline = Clock::now() + options_.request_timeout;
   if (const json* token = progress_token_of(request)) {
@@ -374,6 +469,10 @@ void Hub::handle_initialize(Session& s, StreamId stream, const json& request) {
   std::string requested;
   if (request.contains("params") && request["params"].is_object())
     requested = request["params"].value("protocolVersion", "");
+  if (auto params = request.find("params"); params != request.end() && params->is_object()) {
+    auto info = params->find("clientInfo");
+    if (info != params->end() && info->is_object()) s.client_name = bounded(info->value("name", json()));
+  }
   if (init_state_ == InitState::ready) return answer_initialize(s, stream, request["id"], requested);
   if (!counters_.upstream_alive)
     return push_response(s, stream,
@@ -440,7 +539,11 @@ void Hub::on_response(json response) {
     log::debug("mcp: late or unknown response {} dropped", upstream_id);
     return;
   }
-  if (!it->second.initialize) return finish_pending(upstream_id, response);
+  if (!it->second.initialize) {
+    if (it->second.lists_tools && response.contains("result"))
+      options_.tools.rewrite_list_result(response["result"]);
+    return finish_pending(upstream_id, response);
+  }
 
   pending_.erase(it);
   std::vector<InitWaiter> waiters = std::move(init_waiters_);
@@ -484,6 +587,9 @@ void Hub::finish_pending(int64_t upstream_id, const json& response) {
   Pending p = std::move(it->second);
   pending_.erase(it);
   if (!p.progress_key.empty()) progress_tokens_.erase(p.progress_key);
+  int code = 0;
+  std::string outcome = outcome_of(response, code);
+  emit_audit(p.audit, p.started, outcome, code);
   Session* s = find_session(p.session);
   if (!s) return;
   s->open_requests.erase(id_key(p.client_id));
@@ -497,6 +603,7 @@ void Hub::drop_pending(int64_t upstream_id) {
   if (it == pending_.end()) return;
   if (!it->second.progress_key.empty()) progress_tokens_.erase(it->second.progress_key);
   if (Session* s = find_session(it->second.session)) s->open_requests.erase(id_key(it->second.client_id));
+  if (!it->second.initialize) emit_audit(it->second.audit, it->second.started, "cancelled", 0);
   pending_.erase(it);
 }
 

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "mcp/jsonrpc.h"
+#include "mcp/tool_policy.h"
 
 namespace mcpvm::mcp {
 
@@ -37,6 +38,23 @@ class ClientSink {
   virtual void finish() = 0;
 };
 
+// One client request and how it ended, for the VM's audit log (JSON lines, runner/boot.cpp).
+struct AuditRecord {
+  std::chrono::system_clock::time_point time;  // when the request arrived
+  std::string session;
+  std::string client;  // the clientInfo.name the session's initialize gave ("" if none)
+  std::string method;
+  std::string subject;  // the tool or prompt name, or the resource URI, when the method has one
+  std::chrono::milliseconds duration{0};
+  // ok | tool_error (a tools/call result with isError) | error | refused (by the tool policy, never sent to
+  // the server) | timeout | server_unavailable | cancelled (by the client, or its session ended)
+  std::string outcome;
+  int error_code = 0;  // for error outcomes
+  std::optional<json>
+      arguments;  // tools/call and prompts/get arguments, only with HubOptions::audit_arguments
+};
+json to_json(const AuditRecord& record);
+
 struct HubOptions {
   std::chrono::milliseconds request_timeout{std::chrono::minutes(5)};
   std::chrono::milliseconds idle_session_timeout{std::chrono::hours(1)};
@@ -49,6 +67,10 @@ struct HubOptions {
   // have a handful; beyond this the server gets an error instead of the client a flood of requests.
   size_t max_open_server_requests = 64;
   size_t max_sessions = 1024;
+  ToolPolicy tools;  // which tools clients see and may call (run --tools, --tools-override)
+  // Called once per client request that was forwarded or refused, when it ends (on the hub's thread).
+  std::function<void(const AuditRecord&)> audit;
+  bool audit_arguments = false;  // arguments may hold personal data: only when asked (--audit-args)
 };
 
 enum class SessionKind { streamable_http, legacy_sse };
@@ -145,6 +167,8 @@ class Hub {
   // Refuses (answers the server with an error) a server request the session may not take; returns
   // whether it did.
   bool refuse_server_request(const Session& s, const json& request);
+  AuditRecord begin_audit(const Session& s, const json& request) const;
+  void emit_audit(AuditRecord& record, Clock::time_point started, const std::string& outcome, int code);
 
   HubOptions options_;
   SendUpstream send_upstream_;

@@ -1,7 +1,6 @@
 #include "mcp/protocol.h"
 
 #include <arpa/inet.h>
-#include <sys/random.h>
 
 #include <fmt/ranges.h>
 
@@ -9,6 +8,7 @@
 #include <array>
 #include <cctype>
 
+#include "util/crypto.h"
 #include "util/error.h"
 
 namespace mcpvm::mcp {
@@ -237,12 +237,7 @@ void SseParser::line(std::string_view l, std::vector<Event>& out) {
 }
 
 std::string new_session_id() {
-  std::array<unsigned char, 16> bytes{};
-  if (getrandom(bytes.data(), bytes.size(), 0) != static_cast<ssize_t>(bytes.size()))
-    fail_errno("reading random bytes for a session id");
-  std::string out;
-  for (unsigned char b : bytes) out += fmt::format("{:02x}", b);
-  return out;
+  return random_hex(16);
 }
 
 }  // namespace mcpvm::mcp

@@ -13,6 +13,7 @@
 #include <csignal>
 #include <mutex>
 
+#include "mcp/bearer_auth.h"
 #include "mcp/endpoint.h"
 #include "mcp/endpoint_url.h"
 #include "mcp/protocol.h"
@@ -288,9 +289,13 @@ struct Endpoint::Impl {
 
   explicit Impl(EndpointConfig c)
       : config(std::move(c)),
-        hub(HubOptions{.request_timeout = config.request_timeout}, [this](const json& m) {
-          if (upstream) upstream->send(m);
-        }) {}
+        hub(HubOptions{.request_timeout = config.request_timeout,
+                       .tools = config.tools,
+                       .audit = config.audit,
+                       .audit_arguments = config.audit_arguments},
+            [this](const json& m) {
+              if (upstream) upstream->send(m);
+            }) {}
 
   void bind();
   void refresh_snapshot(bool running);
@@ -455,6 +460,19 @@ net::awaitable<bool> Endpoint::Impl::handle(beast::tcp_stream& stream, Request& 
     co_return co_await reply(stream, req, http::status::forbidden,
                              "Forbidden: the Host header must name a loopback address such as 127.0.0.1 "
                              "(DNS-rebinding protection)");
+  if (!config.bearer_token.empty()) {
+    BearerCheck outcome = check_bearer(header(req, "Authorization"), config.bearer_token);
+    if (outcome != BearerCheck::ok) {
+      auto res =
+          make_response(req, http::status::unauthorized,
+                        outcome == BearerCheck::missing
+                            ? "Unauthorized: send this endpoint's token as \"Authorization: Bearer "
+                              "TOKEN\" (mcpvm inspect NAME shows it; mcpvm proxy stdio NAME sends it)\n"
+                            : "Unauthorized: wrong bearer token\n");
+      res.set(http::field::www_authenticate, www_authenticate(outcome));
+      co_return co_await write_response(stream, std::move(res));
+    }
+  }
   std::string_view path = target_path(req);
   const bool mcp_path = path == "/mcp" || path == "/mcp/";
   if ((mcp_path || path == "/sse" || path == "/messages" || path == "/messages/") &&

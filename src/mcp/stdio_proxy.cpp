@@ -21,6 +21,7 @@ class Proxy {
     bool sse = o.legacy_sse || o.url.find("/sse") != std::string::npos;
     HttpUpstream target =
         parse_http_url(o.url, sse ? HttpUpstream::Transport::sse : HttpUpstream::Transport::streamable_http);
+    target.bearer_token = o.bearer_token;
     http_ = make_http_link(io, target, 64u << 20, from_http_);
     stdio_ = make_stdio_link(io, StdioUpstream{o.in_fd, o.out_fd}, 64u << 20, from_stdio_);
   }

@@ -8,8 +8,9 @@
 namespace mcpvm::mcp {
 
 struct StdioProxyOptions {
-  std::string url;          // http://127.0.0.1:PORT/mcp (streamable HTTP) or .../sse (legacy SSE)
-  bool legacy_sse = false;  // speak the legacy SSE transport (default: from the URL's path, /sse)
+  std::string url;           // http://127.0.0.1:PORT/mcp (streamable HTTP) or .../sse (legacy SSE)
+  std::string bearer_token;  // sent on every request when set (a VM endpoint's token)
+  bool legacy_sse = false;   // speak the legacy SSE transport (default: from the URL's path, /sse)
   int in_fd = 0;
   int out_fd = 1;
 };

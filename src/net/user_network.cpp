@@ -8,9 +8,13 @@
 #include <slirp/libslirp.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <mutex>
 #include <set>
@@ -491,12 +495,35 @@ struct UserNetwork::Impl {
     slirp = slirp_new(&cfg, &callbacks, this);
     if (slirp == nullptr) fail("starting the user-mode network (slirp_new failed)");
     for (const auto& f : config.forwards) {
+      if (!f.host_unix_path.empty()) {
+        add_unix_forward(f);
+        continue;
+      }
       if (slirp_add_hostfwd(slirp, 0, to_in_addr(f.host_address), f.host_port, to_in_addr(v.guest),
                             f.guest_port) < 0)
         fail("port forward {}:{} -> guest port {}: cannot listen on {}:{} (in use?)",
              format_ipv4(f.host_address), f.host_port, f.guest_port, format_ipv4(f.host_address),
              f.host_port);
     }
+  }
+
+  void add_unix_forward(const PortForward& f) {
+    sockaddr_un host{};
+    host.sun_family = AF_UNIX;
+    if (f.host_unix_path.size() >= sizeof host.sun_path)
+      fail("forward socket path {} is too long for a Unix socket", f.host_unix_path);
+    std::memcpy(host.sun_path, f.host_unix_path.c_str(), f.host_unix_path.size() + 1);
+    struct stat st {};
+    if (::lstat(host.sun_path, &st) == 0 && S_ISSOCK(st.st_mode))
+      ::unlink(host.sun_path);  // a previous boot's
+    sockaddr_in guest{};
+    guest.sin_family = AF_INET;
+    guest.sin_port = htons(f.guest_port);
+    guest.sin_addr = to_in_addr(filter.vnet().guest);
+    if (slirp_add_hostxfwd(slirp, reinterpret_cast<sockaddr*>(&host), sizeof host,
+                           reinterpret_cast<sockaddr*>(&guest), sizeof guest, 0) < 0)
+      fail_errno("forward {} -> guest port {}: cannot listen on the Unix socket", f.host_unix_path,
+                 f.guest_port);
   }
 };
 

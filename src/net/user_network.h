@@ -24,6 +24,10 @@ struct PortForward {
   Ipv4 host_address = 0x7f000001;  // 127.0.0.1
   uint16_t host_port = 0;
   uint16_t guest_port = 0;
+  // When set, the forward listens on this Unix socket instead of host_address:host_port: only processes
+  // that can reach the path (the runner, in the VM's 0700 directory) can connect. A stale socket there is
+  // replaced.
+  std::string host_unix_path;
 };
 
 struct HostEntry {

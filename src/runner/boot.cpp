@@ -6,6 +6,7 @@
 #include "mcp/endpoint.h"
 #include "mcp/endpoint_url.h"
 #include "runner/boot_network.h"
+#include "runner/endpoint_token.h"
 #include "runner/probe.h"
 #include "runner/runner_log.h"
 #include "util/backoff.h"
@@ -23,18 +24,19 @@ namespace {
 constexpr std::chrono::milliseconds kProbeFirstRetry{100};
 constexpr std::chrono::milliseconds kProbeMaxRetry{2000};
 
-// Binding a fresh loopback port for the forward can lose a race with another process: try a few.
-constexpr int kForwardAttempts = 5;
-
-mcp::EndpointConfig endpoint_config(const RunConfig& config, uint16_t port, uint16_t upstream_port,
-                                    int read_fd, int write_fd) {
+mcp::EndpointConfig endpoint_config(const RunConfig& config, uint16_t port,
+                                    const std::string& upstream_socket, int read_fd, int write_fd,
+                                    const std::string& bearer_token) {
   mcp::EndpointConfig c;
   c.port = port;
+  c.bearer_token = bearer_token;
+  c.tools = mcp::ToolPolicy(config.mcp.tools, config.mcp.tools_override);
+  c.audit_arguments = config.mcp.audit_arguments;
   if (config.mcp.transport == Transport::stdio) {
     c.upstream = mcp::StdioUpstream{read_fd, write_fd};
   } else {
     mcp::HttpUpstream up;
-    up.port = upstream_port;
+    up.unix_socket = upstream_socket;
     if (config.mcp.transport == Transport::sse) up.transport = mcp::HttpUpstream::Transport::sse;
     c.upstream = up;
   }
@@ -44,10 +46,16 @@ mcp::EndpointConfig endpoint_config(const RunConfig& config, uint16_t port, uint
 }  // namespace
 
 Booter::Booter(const VmDir& dir, const RunConfig& config, RunnerState& state, int stderr_fd, int console_fd)
-    : dir_(dir), config_(config), state_(state), stderr_fd_(stderr_fd), console_fd_(console_fd) {
+    : dir_(dir),
+      config_(config),
+      state_(state),
+      stderr_fd_(stderr_fd),
+      console_fd_(console_fd),
+      audit_log_(dir.audit_log()) {
   // Keep the URL of an earlier run when its port is still free; --proxy-port fixes it.
   if (auto url = mcp::parse_endpoint_url(state_.snapshot().endpoint)) endpoint_port_ = url->port;
   if (config_.mcp.proxy_port) endpoint_port_ = config_.mcp.proxy_port;
+  if (config_.mcp.auth == EndpointAuth::bearer) bearer_token_ = load_or_create_endpoint_token(dir_);
 }
 
 std::unique_ptr<BootNetwork> Booter::attach_network(vm::VmSpec& spec) {
@@ -69,30 +77,22 @@ std::unique_ptr<BootNetwork> Booter::start_network(
   return std::make_unique<BootNetwork>(config_.network, extra_forwards, dir_.root() / "network.json");
 }
 
-// An HTTP server (--transport sse|streamable-http): its guest port is forwarded from a fresh loopback port
-// through the VM's user network, as if the user had passed -p; the endpoint's HttpUpstream connects to it.
+// An HTTP server (--transport sse|streamable-http): its guest port is forwarded from a Unix socket in the
+// VM's 0700 directory through the VM's user network; the endpoint's HttpUpstream connects to it. No TCP
+// port on the host leads to the server, so nothing reaches it without passing the endpoint's checks.
 std::unique_ptr<BootNetwork> Booter::start_network_with_upstream_forward() {
-  for (int attempt = 1;; ++attempt) {
-    upstream_port_ = free_loopback_port();
-    net::PortForward forward;
-    forward.host_port = upstream_port_;
-    forward.guest_port = config_.mcp.target_port;
-    try {
-      auto network = start_network({forward});
-      note("forwarding 127.0.0.1:{} to the server's port {} in the guest", upstream_port_,
-           config_.mcp.target_port);
-      return network;
-    } catch (const Error& e) {
-      if (attempt == kForwardAttempts) throw;
-      note("forwarding 127.0.0.1:{} failed ({}); trying another port", upstream_port_, e.what());
-    }
-  }
+  net::PortForward forward;
+  forward.host_unix_path = dir_.upstream_socket().string();
+  forward.guest_port = config_.mcp.target_port;
+  auto network = start_network({forward});
+  note("forwarding {} to the server's port {} in the guest", forward.host_unix_path, config_.mcp.target_port);
+  return network;
 }
 
 bool Booter::probe_once(std::string& detail) const {
   if (config_.mcp.transport == Transport::stdio)
-    return probe_mcp_initialize(endpoint_port_, "/mcp", std::chrono::seconds(5), detail);
-  return probe_http(upstream_port_, std::chrono::seconds(2), detail);
+    return probe_mcp_initialize(endpoint_port_, "/mcp", bearer_token_, std::chrono::seconds(5), detail);
+  return probe_http(dir_.upstream_socket(), std::chrono::seconds(2), detail);
 }
 
 void Booter::probe_until_ready(const std::atomic<bool>& boot_over, std::atomic<bool>& ready_failed) {
@@ -135,8 +135,10 @@ BootResult Booter::boot() {
     spec.owner_tag = dir_.root().string() + "/";  // find_vm_processes() knows our QEMU by it
     auto network = attach_network(spec);          // before the endpoint: an HTTP upstream needs the forward
     auto open_endpoint = [&] {
-      endpoint.emplace(endpoint_config(config_, endpoint_port_, upstream_port_, endpoint_read.get(),
-                                       endpoint_write.get()));
+      mcp::EndpointConfig c = endpoint_config(config_, endpoint_port_, dir_.upstream_socket().string(),
+                                              endpoint_read.get(), endpoint_write.get(), bearer_token_);
+      c.audit = [this](const mcp::AuditRecord& r) { audit_log_.write(mcp::to_json(r).dump() + "\n"); };
+      endpoint.emplace(std::move(c));
     };
     try {
       open_endpoint();

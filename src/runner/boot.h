@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "runner/log_file.h"
 #include "runner/run_config.h"
 #include "runner/runner_state.h"
 #include "runner/state.h"
@@ -51,7 +52,10 @@ class Booter {
   // The endpoint's port: kept from boot to boot (and from the previous runner, via state.json) so the URL
   // stays the same; --proxy-port fixes it.
   uint16_t endpoint_port_ = 0;
-  uint16_t upstream_port_ = 0;  // HTTP servers: this boot's loopback port forwarded to the guest
+  std::string bearer_token_;  // the endpoint's credential; empty with --endpoint-auth none
+  // logs/audit.log: one JSON line per client request (docs/mcp.md "Audit log"). Written only by the
+  // endpoint's thread of the current boot.
+  RotatingLog audit_log_;
 };
 
 }  // namespace mcpvm::runner

@@ -25,6 +25,16 @@ Transport parse_transport(std::string_view text) {
   fail("unknown transport {:?} (expected stdio, sse or streamable-http)", text);
 }
 
+std::string_view to_string(EndpointAuth a) {
+  return a == EndpointAuth::bearer ? "bearer" : "none";
+}
+
+EndpointAuth parse_endpoint_auth(std::string_view text) {
+  for (EndpointAuth a : {EndpointAuth::bearer, EndpointAuth::none})
+    if (text == to_string(a)) return a;
+  fail("unknown endpoint authentication {:?} (expected bearer or none)", text);
+}
+
 namespace {
 
 // --- schema 2 ---
@@ -96,9 +106,20 @@ ProcessConfig process_from_json(JsonFields f) {
   return p;
 }
 
+json tools_override_to_json(const std::map<std::string, mcp::ToolOverride>& overrides) {
+  json j = json::object();
+  for (const auto& [server, o] : overrides) j[server] = {{"name", o.name}, {"description", o.description}};
+  return j;
+}
+
 json mcp_to_json(const McpConfig& m) {
-  return {
-      {"transport", to_string(m.transport)}, {"target_port", m.target_port}, {"proxy_port", m.proxy_port}};
+  return {{"transport", to_string(m.transport)},
+          {"target_port", m.target_port},
+          {"proxy_port", m.proxy_port},
+          {"endpoint_auth", to_string(m.auth)},
+          {"tools", m.tools ? json(*m.tools) : json(nullptr)},
+          {"tools_override", tools_override_to_json(m.tools_override)},
+          {"audit_arguments", m.audit_arguments}};
 }
 
 McpConfig mcp_from_json(JsonFields f) {
@@ -107,7 +128,20 @@ McpConfig mcp_from_json(JsonFields f) {
                              [&] { return parse_transport(f.required<std::string>("transport")); });
   m.target_port = f.get<uint16_t>("target_port", 0);
   m.proxy_port = f.get<uint16_t>("proxy_port", 0);
+  m.auth = with_context(f.key_path("endpoint_auth"),
+                        [&] { return parse_endpoint_auth(f.get<std::string>("endpoint_auth", "bearer")); });
+  if (f.has("tools")) {
+    auto names = f.required<std::vector<std::string>>("tools");
+    m.tools = std::set<std::string>(names.begin(), names.end());
+  }
+  f.raw("tools");  // absent or null: every tool
+  if (const json& overrides = f.raw("tools_override"); !overrides.is_null())
+    m.tools_override = with_context(f.key_path("tools_override"), [&] {
+      return mcp::parse_tools_override({{"toolsOverride", overrides}});
+    });
+  m.audit_arguments = f.get<bool>("audit_arguments", false);
   f.finish();
+  with_context(f.key_path("tools"), [&] { mcp::ToolPolicy(m.tools, m.tools_override); });
   if ((m.transport == Transport::stdio) != (m.target_port == 0))
     fail("{}: an HTTP transport needs a target port and stdio has none", f.key_path("target_port"));
   return m;

@@ -19,10 +19,14 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <map>
+#include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "mcp/tool_policy.h"
 #include "net/request.h"
 #include "runner/restart.h"
 #include "vm/vm.h"
@@ -61,11 +65,22 @@ struct ProcessConfig {
   std::vector<std::string> runtime_env;    // -e / --env-file: may hold secrets
 };
 
+// Who may use the VM's endpoint: the holder of its bearer token (the default; runner/endpoint_token.h),
+// or anyone who can reach 127.0.0.1 (`run --endpoint-auth none`).
+enum class EndpointAuth { bearer, none };
+std::string_view to_string(EndpointAuth a);
+EndpointAuth parse_endpoint_auth(std::string_view text);  // "bearer" | "none"; throws otherwise
+
 // How the runner reaches the server and serves it.
 struct McpConfig {
   Transport transport = Transport::stdio;
-  uint16_t target_port = 0;  // HTTP transports: the server's port in the guest; 0 for stdio
-  uint16_t proxy_port = 0;   // our endpoint's fixed port on 127.0.0.1; 0: a free one
+  uint16_t target_port = 0;                  // HTTP transports: the server's port in the guest; 0 for stdio
+  uint16_t proxy_port = 0;                   // our endpoint's fixed port on 127.0.0.1; 0: a free one
+  EndpointAuth auth = EndpointAuth::bearer;  // a config without the key (older mcpvm) gets the default
+  // run --tools: the only tools clients see and may call (names as clients see them); nullopt: all.
+  std::optional<std::set<std::string>> tools;
+  std::map<std::string, mcp::ToolOverride> tools_override;  // run --tools-override FILE, by server name
+  bool audit_arguments = false;                             // run --audit-args
 };
 
 struct Timeouts {

@@ -88,12 +88,16 @@ class VmDir {
   std::filesystem::path state_path() const { return root_ / "state.json"; }
   std::filesystem::path config_path() const { return root_ / "config.json"; }
   std::filesystem::path control_socket() const { return root_ / "control.sock"; }
+  std::filesystem::path endpoint_token_file() const { return root_ / "endpoint-token"; }  // 0600
+  // HTTP servers: the runner's forward to the server's port in the guest (net::PortForward).
+  std::filesystem::path upstream_socket() const { return root_ / "upstream.sock"; }
   std::filesystem::path runner_lock() const { return root_ / "runner.lock"; }
   std::filesystem::path state_lock() const { return root_ / "state.lock"; }
   std::filesystem::path logs_dir() const { return root_ / "logs"; }
   std::filesystem::path server_log() const { return logs_dir() / "server.log"; }
   std::filesystem::path console_log() const { return logs_dir() / "console.log"; }
   std::filesystem::path runner_log() const { return logs_dir() / "runner.log"; }
+  std::filesystem::path audit_log() const { return logs_dir() / "audit.log"; }
   bool exists() const;
 
   VmState load_state() const;  // throws (clear message) when missing or corrupt

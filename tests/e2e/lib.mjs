@@ -90,11 +90,13 @@ export async function startEverythingHttp(mode) {
   return { child, port, url: `http://127.0.0.1:${port}${mode === "sse" ? "/sse" : "/mcp"}` };
 }
 
-export async function connect(base, transportKind, capabilities = {}) {
+// token: a VM endpoint's bearer token (`mcpvm inspect NAME` .endpoint.token), sent on every request.
+export async function connect(base, transportKind, capabilities = {}, token = undefined) {
   const client = new Client({ name: `e2e-${transportKind}`, version: "1.0.0" }, { capabilities });
+  const opts = token ? { requestInit: { headers: { Authorization: `Bearer ${token}` } } } : undefined;
   const transport = transportKind === "sse"
-    ? new SSEClientTransport(new URL(base + "/sse"))
-    : new StreamableHTTPClientTransport(new URL(base + "/mcp"));
+    ? new SSEClientTransport(new URL(base + "/sse"), opts)
+    : new StreamableHTTPClientTransport(new URL(base + "/mcp"), opts);
   await client.connect(transport);
   return client;
 }

@@ -70,9 +70,14 @@ async function envOf(client) {
   return JSON.parse(textOf(r));
 }
 
-async function bothTransports(base, label) {
+// The VM's endpoint token, as a user gets it.
+async function tokenOf(name) {
+  return JSON.parse((await mcpvmRun(["inspect", name])).stdout).endpoint.token;
+}
+
+async function bothTransports(base, label, token) {
   for (const kind of ["http", "sse"]) {
-    const client = await connect(base, kind);
+    const client = await connect(base, kind, {}, token);
     const { tools } = await client.listTools();
     check(tools.some((t) => t.name === "echo") && tools.some((t) => t.name === "get-env"), `${label}/${kind}: tools`);
     const r = await client.callTool({ name: "echo", arguments: { message: `${label} over ${kind}` } });
@@ -91,7 +96,7 @@ async function viaProxy(name, label) {
   await client.close();
 }
 
-let streamUrl, sseUrl, proxyPort;
+let streamUrl, sseUrl, proxyPort, streamToken;
 
 await run("vm-http", [
   ["import the node MCP image", async () => {
@@ -110,11 +115,40 @@ await run("vm-http", [
     streamUrl = m[1];
     const base = streamUrl.replace(/\/mcp$/, "");
     check(out.stderr.includes(`everything is ready: ${streamUrl} (streamable HTTP), ${base}/sse (SSE)`), out.stderr);
+    check(out.stderr.includes("clients need its bearer token (mcpvm inspect vh-stream)"), out.stderr);
+    streamToken = await tokenOf("vh-stream");
+    check(/^[0-9a-f]{64}$/.test(streamToken), `inspect shows a 256-bit token: ${streamToken}`);
+  }],
+  ["without the token the SDK client is refused with 401 on both transports", async () => {
+    const base = streamUrl.replace(/\/mcp$/, "");
+    for (const kind of ["http", "sse"]) {
+      let error = null;
+      try {
+        const c = await connect(base, kind);
+        await c.close();
+      } catch (e) {
+        error = e;
+      }
+      check(error && /401|Unauthorized/i.test(String(error)), `${kind}: refused: ${error}`);
+    }
+    const r = await fetch(streamUrl, { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" });
+    check(r.status === 401 && /^Bearer realm="mcpvm"/.test(r.headers.get("www-authenticate") ?? ""),
+      `401 with a Bearer challenge: ${r.status} ${r.headers.get("www-authenticate")}`);
+  }],
+  ["the runner listens on TCP only for the endpoint: the server is reached through a Unix socket", async () => {
+    const state = JSON.parse(fs.readFileSync(path.join(home, "vms", "vh-stream", "state.json"), "utf8"));
+    const { stdout } = await exec("ss", ["-Hltnp"]);
+    const ours = stdout.split("\n").filter((l) => l.includes(`pid=${state.runner.pid},`));
+    const port = new URL(streamUrl).port;
+    check(ours.length === 1 && ours[0].includes(`127.0.0.1:${port} `), `runner TCP listeners: ${JSON.stringify(ours)}`);
+    const sock = path.join(home, "vms", "vh-stream", "upstream.sock");
+    check(fs.statSync(sock).isSocket(), "upstream.sock is the forward");
+    check((fs.statSync(path.join(home, "vms", "vh-stream")).mode & 0o777) === 0o700, "in the VM's 0700 directory");
   }],
   ["SDK over streamable HTTP and SSE against our endpoint; the server's env", async () => {
     const base = streamUrl.replace(/\/mcp$/, "");
-    await bothTransports(base, "streamableHttp");
-    const client = await connect(base, "http");
+    await bothTransports(base, "streamableHttp", streamToken);
+    const client = await connect(base, "http", {}, streamToken);
     const e = await envOf(client);
     await client.close();
     for (const [k, v] of Object.entries({ MCP_TRANSPORT: "streamable-http", MCP_PORT: "8080", FASTMCP_PORT: "8080",
@@ -161,8 +195,9 @@ await run("vm-http", [
       "--proxy-port", String(proxyPort), "--ready-timeout", "150s", image, "--", "sse"]);
     sseUrl = `http://127.0.0.1:${proxyPort}/mcp`;
     check(out.stdout.includes(`vh-sse  ${sseUrl}`), out.stdout);
-    await bothTransports(`http://127.0.0.1:${proxyPort}`, "sse");
-    const client = await connect(`http://127.0.0.1:${proxyPort}`, "sse");
+    const token = await tokenOf("vh-sse");
+    await bothTransports(`http://127.0.0.1:${proxyPort}`, "sse", token);
+    const client = await connect(`http://127.0.0.1:${proxyPort}`, "sse", {}, token);
     const e = await envOf(client);
     await client.close();
     for (const [k, v] of Object.entries({ MCP_TRANSPORT: "sse", MCP_PORT: "9091", PORT: "9091", MCP_HOST: "0.0.0.0" }))

@@ -129,7 +129,7 @@ log "== a client that stops reading"
 sleep 1; kill -STOP $p; sleep 2   # its window fills: the guest stops reading yes's stdout
 check '[ "$(timeout 20 "$mcpvm" exec ex -- echo alive)" = alive ]' "another session still works"
 url=$(jq -r .endpoint "$MCPVM_HOME/vms/ex/state.json")
-check 'curl -s --max-time 20 -H "Content-Type: application/json" -H "Accept: application/json, text/event-stream" -d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{\"protocolVersion\":\"2025-03-26\",\"capabilities\":{},\"clientInfo\":{\"name\":\"t\",\"version\":\"1\"}}}" "$url" | grep -q serverInfo' "the MCP server's channels still work"
+check 'curl -s --max-time 20 -H "Content-Type: application/json" -H "Accept: application/json, text/event-stream" -H @<(printf "Authorization: Bearer %s" "$(cat "$MCPVM_HOME/vms/ex/endpoint-token")") -d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{\"protocolVersion\":\"2025-03-26\",\"capabilities\":{},\"clientInfo\":{\"name\":\"t\",\"version\":\"1\"}}}" "$url" | grep -q serverInfo' "the MCP server's channels still work"
 runner_rss=$(ps -o rss= -p "$(jq -r .runner.pid "$MCPVM_HOME/vms/ex/state.json")")
 check 'x ex -- ps -o comm | grep -qx yes' "the stalled session's process is alive in the guest"
 kill -9 $p; wait $p 2>/dev/null

@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "loopback_server.h"
+#include "mcp/bearer_auth.h"
 #include "mcp/endpoint.h"
 #include "util/fd.h"
 #include "util/process.h"
@@ -30,6 +31,7 @@ struct HttpResult {
   long status = 0;
   std::string body;
   std::string session;
+  std::string headers;  // every response header line, as received
 };
 
 size_t collect(char* p, size_t size, size_t n, void* out) {
@@ -39,12 +41,13 @@ size_t collect(char* p, size_t size, size_t n, void* out) {
 
 size_t header_line(char* p, size_t size, size_t n, void* out) {
   std::string line(p, size * n);
+  static_cast<HttpResult*>(out)->headers += line;
   const std::string name = "mcp-session-id:";
   if (line.size() > name.size() && strncasecmp(line.c_str(), name.c_str(), name.size()) == 0) {
     std::string v = line.substr(name.size());
     v.erase(0, v.find_first_not_of(' '));
     v.erase(v.find_last_not_of("\r\n") + 1);
-    *static_cast<std::string*>(out) = v;
+    static_cast<HttpResult*>(out)->session = v;
   }
   return size * n;
 }
@@ -68,7 +71,7 @@ HttpResult http(const std::string& method, const std::string& url, const std::st
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_line);
-  curl_easy_setopt(c, CURLOPT_HEADERDATA, &r.session);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, &r);
   curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
   if (curl_easy_perform(c) == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
   curl_slist_free_all(h);
@@ -134,6 +137,7 @@ class EndpointTest : public ::testing::Test {
     server_ = Subprocess::spawn({demo_server()}, o);
     endpoint_ = std::make_unique<Endpoint>(EndpointConfig{.upstream = StdioUpstream{out_r.get(), in_w.get()},
                                                           .request_timeout = std::chrono::seconds(2),
+                                                          .bearer_token = bearer_token_,
                                                           .keepalive_interval = keepalive_});
     thread_ = std::thread([this] { endpoint_->run(); });
   }
@@ -149,6 +153,7 @@ class EndpointTest : public ::testing::Test {
   }
 
   std::chrono::milliseconds keepalive_{std::chrono::seconds(15)};
+  std::string bearer_token_;
   Subprocess server_;
   std::unique_ptr<Endpoint> endpoint_;
   std::thread thread_;
@@ -221,6 +226,62 @@ TEST_F(EndpointTest, NonLoopbackHostIsRefusedOnEveryRoute) {
     auto r = http("POST", endpoint_->url(), init, "", {host});
     EXPECT_EQ(r.status, 200) << host << ": " << r.body;
   }
+}
+
+class BearerEndpointTest : public EndpointTest {
+ protected:
+  BearerEndpointTest() { bearer_token_ = new_bearer_token(); }
+};
+
+// Issue 16: with a token, every route answers 401 (with the RFC 6750 challenge) unless the request carries
+// it, before any MCP handling; the right token gets through.
+TEST_F(BearerEndpointTest, EveryRouteNeedsTheToken) {
+  const std::string base = endpoint_->url().substr(0, endpoint_->url().size() - 4);
+  const std::string init =
+      R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18",)"
+      R"("capabilities":{},"clientInfo":{"name":"t","version":"1"}}})";
+  const std::vector<std::vector<std::string>> wrong = {{},
+                                                       {"Authorization: Bearer " + std::string(64, '0')},
+                                                       {"Authorization: Bearer " + bearer_token_.substr(1)},
+                                                       {"Authorization: Basic " + bearer_token_},
+                                                       {"Authorization: " + bearer_token_}};
+  for (const auto& headers : wrong) {
+    for (std::string path : {"/mcp", "/sse", "/health", "/messages?session_id=x", "/nope"}) {
+      bool get = path == "/sse" || path == "/health" || path == "/nope";
+      auto r = http(get ? "GET" : "POST", base + path, init, "", headers);
+      EXPECT_EQ(r.status, 401) << path << " " << (headers.empty() ? "(none)" : headers[0]);
+      EXPECT_NE(r.headers.find("WWW-Authenticate: Bearer realm=\"mcpvm\""), std::string::npos) << r.headers;
+      EXPECT_EQ(r.session, "");
+    }
+  }
+  EXPECT_EQ(endpoint_->status().hub.sessions, 0u);
+  auto ok = http("POST", endpoint_->url(), init, "", {"Authorization: Bearer " + bearer_token_});
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  auto call = http(
+      "POST", endpoint_->url(),
+      R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"add","arguments":{"a":2,"b":3}}})",
+      ok.session, {"Authorization: bearer  " + bearer_token_});
+  ASSERT_EQ(call.status, 200) << call.body;
+  EXPECT_EQ(json::parse(call.body)["result"]["structuredContent"]["sum"], 5);
+}
+
+// The stdio proxy (and any HttpUpstream) sends the token it is given.
+TEST_F(BearerEndpointTest, HttpUpstreamSendsItsToken) {
+  Endpoint front(EndpointConfig{.upstream = [&] {
+    HttpUpstream up = parse_http_url(endpoint_->url(), HttpUpstream::Transport::streamable_http);
+    up.bearer_token = bearer_token_;
+    return up;
+  }()});
+  std::thread t([&] { front.run(); });
+  std::string s = initialize_session(front.url());
+  auto call = http(
+      "POST", front.url(),
+      R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"add","arguments":{"a":4,"b":5}}})",
+      s);
+  front.stop();
+  t.join();
+  ASSERT_EQ(call.status, 200) << call.body;
+  EXPECT_EQ(json::parse(call.body)["result"]["structuredContent"]["sum"], 9) << call.body;
 }
 
 class KeepaliveTest : public EndpointTest {

@@ -7,8 +7,8 @@ mcpvm_integration_test(runner_lifecycle
 mcpvm_integration_test(exec
   COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/exec_test.sh ${CMAKE_BINARY_DIR}
   TIMEOUT 420 LABELS lifecycle)
-# The capped console log, network counters in inspect, foreground runs and ls, and a VM created by mcpvm 0.1
-# (same script, other scenarios).
+# The capped console log, network counters in inspect, foreground runs and ls, a VM created by mcpvm 0.1,
+# and the endpoint's tool policy and audit log (same script, other scenarios).
 mcpvm_integration_test(runner_lifecycle_logs_net
-  COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/runner_lifecycle.sh ${CMAKE_BINARY_DIR} console_cap network_counters foreground old_config
+  COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/runner_lifecycle.sh ${CMAKE_BINARY_DIR} console_cap network_counters foreground old_config tools
   TIMEOUT 400 LABELS lifecycle)

@@ -73,9 +73,22 @@ no_leftovers() {
   check '! alive_identity ${recorded_qemu:-none 0}' "$name: the recorded QEMU (pid+start time) is gone"
 }
 
-mcp_initialize() {  # URL -> prints the JSON-RPC response body
+initialize_body='{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-03-26","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}'
+
+# NAME [TOKEN] -> prints the JSON-RPC response body of an initialize sent to the VM's endpoint, with the
+# VM's bearer token (or TOKEN; "" sends none). The header comes from a file, as a user should pass it:
+# never in curl's argv, which other users can read.
+mcp_initialize() {
+  local token=${2-$(cat "$MCPVM_HOME/vms/$1/endpoint-token" 2>/dev/null)}
   curl -s --max-time 30 -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \
-    -d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-03-26","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}' "$1"
+    ${token:+-H @<(printf 'Authorization: Bearer %s' "$token")} -d "$initialize_body" "$(field "$1" .endpoint)"
+}
+
+http_status() {  # NAME [TOKEN] -> the HTTP status of an initialize with that credential
+  local token=${2-}
+  curl -s -o /dev/null -w '%{http_code}' --max-time 30 -H 'Content-Type: application/json' \
+    -H 'Accept: application/json, text/event-stream' ${token:+-H @<(printf 'Authorization: Bearer %s' "$token")} \
+    -d "$initialize_body" "$(field "$1" .endpoint)"
 }
 
 # --- scenarios -------------------------------------------------------------------------------------------
@@ -88,7 +101,17 @@ scenario_basic() {
   check 'echo "$out" | grep -qF "$url" && [ -n "$url" ]' "run prints the endpoint URL"
   check '[ "$(ls_status basic)" = running ]' "ls: running"
   check '"$mcpvm" ls | grep -q "^basic .*running.*$url"' "ls table shows status and endpoint"
-  check 'mcp_initialize "$url" | grep -q "\"serverInfo\""' "the endpoint answers initialize"
+  check 'mcp_initialize basic | grep -q "\"serverInfo\""' "the endpoint answers initialize with the VM's token"
+  token=$(cat "$MCPVM_HOME/vms/basic/endpoint-token")
+  check '[ ${#token} -eq 64 ] && [ "$(stat -c %a "$MCPVM_HOME/vms/basic/endpoint-token")" = 600 ]' "a 256-bit token in a 0600 file"
+  check '[ "$(http_status basic)" = 401 ]' "no token: 401"
+  check '[ "$(http_status basic "$(printf %064d 0)")" = 401 ]' "a wrong token: 401"
+  check '[ "$(http_status basic "$token")" = 200 ]' "the token: 200"
+  check '"$mcpvm" inspect basic | jq -e --arg t "$token" ".endpoint.auth == \"bearer\" and .endpoint.token == \$t and .endpoint.headers.Authorization == \"Bearer \" + \$t" >/dev/null' "inspect shows the token and the header to send"
+  check '! "$mcpvm" ls --json | grep -qF "$token"' "ls --json does not print the token"
+  check 'echo "$initialize_body" | timeout 30 "$mcpvm" proxy stdio basic | grep -q "\"serverInfo\""' "proxy stdio NAME sends the token"
+  check 'echo "$initialize_body" | MCPVM_ENDPOINT_TOKEN=$token timeout 30 "$mcpvm" proxy stdio "$url" | grep -q "\"serverInfo\""' "proxy stdio URL takes MCPVM_ENDPOINT_TOKEN"
+  check 'echo "$initialize_body" | timeout 30 "$mcpvm" proxy stdio "$url" | grep -q "HTTP 401"' "proxy stdio URL without a token reports the 401"
   check '"$mcpvm" inspect basic | jq -e ".state.runner.pid > 0 and .state.qemu.pid > 0 and (.processes | length) == 2" >/dev/null' "inspect: pids and 2 live processes"
   check '[ "$(stat -c %a "$MCPVM_HOME/vms/basic")" = 700 ] && [ "$(stat -c %a "$MCPVM_HOME/vms/basic/control.sock")" = 600 ] && [ "$(stat -c %a "$MCPVM_HOME/vms/basic/state.json")" = 600 ]' "permissions 0700 dir, 0600 socket/state"
   check '"$mcpvm" logs --console basic >/dev/null && [ -f "$MCPVM_HOME/vms/basic/logs/console.log" ]' "logs --console reads the guest console"
@@ -104,7 +127,7 @@ scenario_basic() {
   check '"$mcpvm" start basic | grep -q basic' "start"
   check '[ "$(ls_status basic)" = running ]' "running after start"
   check '[ "$(field basic .endpoint)" = "$url" ]' "the endpoint URL is the same after start"
-  check 'mcp_initialize "$url" | grep -q "\"serverInfo\""' "endpoint answers after start"
+  check 'mcp_initialize basic "$token" | grep -q "\"serverInfo\""' "endpoint answers after start, with the same token"
   remember basic
   check '"$mcpvm" restart basic >/dev/null' "restart"
   check '[ "$(ls_status basic)" = running ]' "running after restart"
@@ -148,7 +171,10 @@ scenario_kill_qemu() {
 
 scenario_kill_qemu_restart() {
   log "== kill -9 of QEMU with --restart always"
-  "$mcpvm" run --name kqa --restart always "${demo[@]}" x >/dev/null 2>&1 || fail "run kqa"
+  "$mcpvm" run --name kqa --restart always --endpoint-auth none "${demo[@]}" x >/dev/null 2>"$work/kqa.err" ||
+    fail "run kqa: $(cat "$work/kqa.err")"
+  check 'grep -q "warning: --endpoint-auth none" "$work/kqa.err"' "--endpoint-auth none warns"
+  check '[ ! -e "$MCPVM_HOME/vms/kqa/endpoint-token" ] && [ "$(http_status kqa)" = 200 ]' "--endpoint-auth none: no token, open endpoint"
   remember kqa
   first_qemu=$recorded_qemu
   kill -9 "${recorded_qemu%% *}"
@@ -163,8 +189,7 @@ scenario_kill_qemu_restart() {
   done
   check '[ $lies -eq 0 ]' "state.json never said running without a QEMU ($lies times)"
   check '[ "$(field kqa .status)" = running ] && [ "$(field kqa .restart_count)" = 1 ]' "restarted once, running ($(field kqa .status), $(field kqa .restart_count))"
-  url=$(field kqa .endpoint)
-  check 'mcp_initialize "$url" | grep -q "\"serverInfo\""' "endpoint answers after the restart"
+  check '[ "$(http_status kqa)" = 200 ]' "endpoint answers after the restart (still without a token)"
   remember kqa
   check '"$mcpvm" rm -f kqa >/dev/null' "rm -f"
   no_leftovers kqa
@@ -290,6 +315,47 @@ scenario_rm_on_exit() {
   no_leftovers gone
 }
 
+# NAME SESSION BODY -> the JSON-RPC answer (plain JSON or the data of an SSE event), with the VM's token.
+mcp_post() {
+  curl -s --max-time 30 -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \
+    -H @<(printf 'Authorization: Bearer %s' "$(cat "$MCPVM_HOME/vms/$1/endpoint-token")") \
+    ${2:+-H "Mcp-Session-Id: $2"} -D "$work/$1.headers" -d "$3" "$(field "$1" .endpoint)" | sed -n 's/^data: //p;/^{/p'
+}
+
+scenario_tools() {
+  log "== --tools / --tools-override / --audit-args: what clients see and may call, and the audit log"
+  echo '{"toolsOverride": {"sysinfo": {"name": "about", "description": "About the guest"}}}' >"$work/override.json"
+  check '! "$mcpvm" run --name badtools --tools "add,,echo" "${demo[@]}" x 2>"$work/badtools.err" && grep -q "an empty tool name" "$work/badtools.err" && [ ! -e "$MCPVM_HOME/vms/badtools" ]' \
+    "a malformed --tools is refused before any VM exists"
+  echo '{"toolsOverride": {"a": {"name": "x"}, "b": {"name": "x"}}}' >"$work/clash.json"
+  check '! "$mcpvm" run --name badtools --tools-override "$work/clash.json" "${demo[@]}" x 2>"$work/badtools.err" && grep -q "both renamed to" "$work/badtools.err"' \
+    "two tools renamed to one name are refused"
+  "$mcpvm" run --name tools --tools add,about --tools-override "$work/override.json" --audit-args "${demo[@]}" x \
+    >/dev/null 2>"$work/tools.err" || fail "run tools: $(cat "$work/tools.err")"
+  mcp_post tools "" "$initialize_body" >/dev/null
+  local session
+  session=$(tr -d '\r' <"$work/tools.headers" | awk -F': ' 'tolower($1)=="mcp-session-id"{print $2}')
+  local listed
+  listed=$(mcp_post tools "$session" '{"jsonrpc":"2.0","id":2,"method":"tools/list"}' | jq -c '[.result.tools[] | [.name, .description]]')
+  check 'echo "$listed" | jq -e "map(.[0]) == [\"add\",\"about\"] and .[1][1] == \"About the guest\"" >/dev/null' \
+    "tools/list shows only add and about (sysinfo renamed and redescribed): $listed"
+  check 'mcp_post tools "$session" "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":{\"name\":\"exit\",\"arguments\":{\"code\":3}}}" | jq -e ".error.message == \"Unknown tool: exit\"" >/dev/null' \
+    "a call to a tool outside --tools is refused"
+  check '[ "$(ls_status tools)" = running ]' "... without reaching the server (it did not exit)"
+  check 'mcp_post tools "$session" "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"tools/call\",\"params\":{\"name\":\"about\",\"arguments\":{}}}" | jq -e ".result.content[0].text | length > 0" >/dev/null' \
+    "the renamed tool answers under its new name"
+  check 'mcp_post tools "$session" "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/call\",\"params\":{\"name\":\"add\",\"arguments\":{\"a\":20,\"b\":22}}}" | jq -e ".result.structuredContent.sum == 42" >/dev/null' \
+    "an allowed tool answers"
+  check '"$mcpvm" logs --audit tools | jq -se "map(select(.method == \"tools/call\")) | (.[0].outcome == \"refused\" and .[0].subject == \"exit\" and .[1].subject == \"about\" and .[1].outcome == \"ok\" and .[2].arguments == {\"a\":20,\"b\":22} and .[2].client == \"t\" and (.[2].duration_ms >= 0))" >/dev/null' \
+    "logs --audit: one JSON line per request with outcome, subject, client and (--audit-args) arguments"
+  check '[ "$(stat -c %a "$MCPVM_HOME/vms/tools/logs/audit.log")" = 600 ]' "the audit log is 0600"
+  check '"$mcpvm" inspect tools | jq -e ".config.mcp.tools == [\"about\",\"add\"] and .config.mcp.tools_override.sysinfo.name == \"about\"" >/dev/null' \
+    "inspect shows the tool policy"
+  remember tools
+  check '"$mcpvm" rm -f tools >/dev/null' "rm -f"
+  no_leftovers tools
+}
+
 scenario_console_cap() {
   log "== the guest console log is capped and rotated (the runner drains it; QEMU does not write a file)"
   local cap=16384 logs=$MCPVM_HOME/vms/chatty/logs
@@ -359,7 +425,7 @@ scenario_old_config() {
     "inspect shows it migrated to the typed config"
   check '"$mcpvm" start old01 | grep -q old01' "start boots it"
   check '[ "$(ls_status old01)" = running ]' "running"
-  check 'mcp_initialize "$(field old01 .endpoint)" | grep -q "\"serverInfo\""' "its endpoint answers initialize"
+  check 'mcp_initialize old01 | grep -q "\"serverInfo\""' "its endpoint answers initialize (with the token it got)"
   remember old01
   check '"$mcpvm" stop -t 10 old01 >/dev/null && [ "$(ls_status old01)" = stopped ]' "stop"
   check '"$mcpvm" rm old01 >/dev/null && [ ! -e "$dir" ]' "rm"

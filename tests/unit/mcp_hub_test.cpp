@@ -258,3 +258,103 @@ TEST_F(HubTest, ClosingASessionCancelsItsRequests) {
 
 }  // namespace
 }  // namespace mcpvm::mcp
+
+namespace mcpvm::mcp {
+namespace {
+
+// run --tools / --tools-override (issue 16) and the audit log, through the hub.
+class HubPolicyTest : public HubTest {
+ protected:
+  std::vector<AuditRecord> audit;
+  Hub policed{HubOptions{.request_timeout = std::chrono::milliseconds(1000),
+                         .tools = ToolPolicy(std::set<std::string>{"echo", "fetch_url"},
+                                             {{"fetch", {"fetch_url", "Fetch a URL"}}}),
+                         .audit = [this](const AuditRecord& r) { audit.push_back(r); },
+                         .audit_arguments = true},
+              [this](const json& m) { upstream.push_back(m); }};
+
+  std::string session() {
+    std::string s = *policed.create_session(SessionKind::streamable_http);
+    auto sink = std::make_shared<RecordingSink>();
+    policed.from_client(s, policed.open_post_stream(s, sink, true, 1),
+                        request(0, "initialize",
+                                {{"protocolVersion", "2025-06-18"},
+                                 {"clientInfo", {{"name", "audited-client"}, {"version", "1"}}}}));
+    policed.from_upstream(
+        {{"jsonrpc", "2.0"}, {"id", upstream.back()["id"]}, {"result", {{"protocolVersion", "2025-06-18"}}}});
+    upstream.clear();
+    return s;
+  }
+  void reply(const json& upstream_request, json result) {
+    policed.from_upstream(
+        {{"jsonrpc", "2.0"}, {"id", upstream_request["id"]}, {"result", std::move(result)}});
+  }
+  std::shared_ptr<RecordingSink> send(const std::string& s, json message) {
+    auto sink = std::make_shared<RecordingSink>();
+    policed.from_client(s, policed.open_post_stream(s, sink, true, 1), std::move(message));
+    return sink;
+  }
+};
+
+TEST_F(HubPolicyTest, ToolsOutsideThePolicyNeverReachTheServer) {
+  std::string s = session();
+  auto refused =
+      send(s, request(7, "tools/call", {{"name", "delete_everything"}, {"arguments", json::object()}}));
+  EXPECT_TRUE(upstream.empty()) << upstream.back().dump();
+  ASSERT_EQ(refused->events.size(), 1u);
+  EXPECT_EQ(refused->events[0].second["error"]["code"], rpc::kInvalidParams);
+  EXPECT_EQ(refused->events[0].second["error"]["message"], "Unknown tool: delete_everything");
+  ASSERT_EQ(audit.size(), 1u);
+  EXPECT_EQ(audit[0].outcome, "refused");
+  EXPECT_EQ(audit[0].subject, "delete_everything");
+
+  auto renamed = send(s, request(8, "tools/call", {{"name", "fetch_url"}, {"arguments", {{"url", "x"}}}}));
+  ASSERT_EQ(upstream.size(), 1u);
+  EXPECT_EQ(upstream[0]["params"]["name"], "fetch");
+  reply(upstream[0], {{"content", json::array()}, {"isError", true}});
+  ASSERT_EQ(audit.size(), 2u);
+  EXPECT_EQ(audit[1].outcome, "tool_error");
+  EXPECT_EQ(audit[1].subject, "fetch_url");  // what the client asked for
+  EXPECT_EQ(audit[1].client, "audited-client");
+  EXPECT_EQ(audit[1].session, s);
+  ASSERT_TRUE(audit[1].arguments.has_value());
+  EXPECT_EQ((*audit[1].arguments)["url"], "x");
+  json line = to_json(audit[1]);
+  EXPECT_EQ(line["method"], "tools/call");
+  EXPECT_TRUE(line["time"].get<std::string>().ends_with("Z"));
+}
+
+TEST_F(HubPolicyTest, ListResultsAreFilteredAndRewritten) {
+  std::string s = session();
+  auto list = send(s, request(9, "tools/list"));
+  ASSERT_EQ(upstream.size(), 1u);
+  json tools_from_server = json::array(
+      {json{{"name", "echo"}}, json{{"name", "fetch"}, {"description", "old"}}, json{{"name", "rm"}}});
+  reply(upstream[0], {{"tools", tools_from_server}});
+  ASSERT_EQ(list->events.size(), 1u);
+  json tools = list->events[0].second["result"]["tools"];
+  ASSERT_EQ(tools.size(), 2u) << tools.dump();
+  EXPECT_EQ(tools[0]["name"], "echo");
+  EXPECT_EQ(tools[1]["name"], "fetch_url");
+  EXPECT_EQ(tools[1]["description"], "Fetch a URL");
+  ASSERT_EQ(audit.size(), 1u);
+  EXPECT_EQ(audit[0].outcome, "ok");
+  EXPECT_FALSE(audit[0].arguments.has_value());
+}
+
+TEST_F(HubPolicyTest, TimeoutsAndCancellationsAreAudited) {
+  std::string s = session();
+  send(s, request(10, "resources/read", {{"uri", "file:///x"}}));
+  policed.tick(Hub::Clock::now() + std::chrono::seconds(5));
+  ASSERT_EQ(audit.size(), 1u);
+  EXPECT_EQ(audit[0].outcome, "timeout");
+  EXPECT_EQ(audit[0].subject, "file:///x");
+  EXPECT_EQ(audit[0].error_code, rpc::kRequestTimeout);
+  send(s, request(11, "tools/call", {{"name", "echo"}}));
+  policed.close_session(s);
+  ASSERT_EQ(audit.size(), 2u);
+  EXPECT_EQ(audit[1].outcome, "cancelled");
+}
+
+}  // namespace
+}  // namespace mcpvm::mcp

@@ -91,9 +91,9 @@ TEST(Duration, Parses) {
 
 TEST(Probe, ClosedPortIsNotReady) {
   std::string detail;
-  EXPECT_FALSE(probe_http(1, std::chrono::milliseconds(500), detail));
+  EXPECT_FALSE(probe_http("/nonexistent/upstream.sock", std::chrono::milliseconds(500), detail));
   EXPECT_FALSE(detail.empty());
-  EXPECT_FALSE(probe_mcp_initialize(1, "/mcp", std::chrono::milliseconds(500), detail));
+  EXPECT_FALSE(probe_mcp_initialize(1, "/mcp", "", std::chrono::milliseconds(500), detail));
 }
 
 }  // namespace

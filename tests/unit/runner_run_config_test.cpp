@@ -34,6 +34,7 @@ RunConfig sample() {
   c.network = net::build_network_request(
       {.publish = {"8080:80"}, .allow_host = {"api.github.com"}, .allow_port = {"443"}});
   c.mcp = {Transport::streamable_http, 9000, 41234};
+  c.mcp.auth = EndpointAuth::none;
   c.restart = RestartPolicy::parse("on-failure:3");
   c.timeouts.boot = std::chrono::milliseconds(4500);
   c.timeouts.ready = std::chrono::seconds(90);
@@ -76,7 +77,9 @@ TEST(RunConfig, FieldsAddedLaterTakeTheirDefaults) {
   json j = to_json(sample());
   j["machine"].erase("tcg_tb_mib");
   j["timeouts"].erase("stop_ms");
+  j["mcp"].erase("endpoint_auth");
   RunConfig c = parse_run_config(j);
+  EXPECT_EQ(c.mcp.auth, EndpointAuth::bearer);  // a VM made before endpoint auth gets a token
   EXPECT_EQ(c.machine.tcg_tb_mib, MachineConfig{}.tcg_tb_mib);
   EXPECT_EQ(c.timeouts.stop, Timeouts{}.stop);
 }
@@ -110,6 +113,8 @@ TEST(RunConfig, StrictParsingNamesTheKey) {
       error_of([](json& j) { j["mcp"]["transport"] = "websocket"; }).find("mcp.transport: unknown transport"),
       0u);
   EXPECT_EQ(error_of([](json& j) { j["mcp"]["target_port"] = 0; }).find("mcp.target_port:"), 0u);
+  EXPECT_EQ(error_of([](json& j) { j["mcp"]["endpoint_auth"] = "basic"; }),
+            "mcp.endpoint_auth: unknown endpoint authentication \"basic\" (expected bearer or none)");
   EXPECT_EQ(error_of([](json& j) { j["network"]["egress"]["mode"] = 3; }),
             "network.egress.mode: expected a string");
   EXPECT_EQ(error_of([](json& j) { j["restart"] = "sometimes"; }).find("restart: invalid restart policy"),
@@ -169,6 +174,7 @@ TEST(RunConfigMigration, HttpTransportAndNetworkFlagsFromVersion01) {
   EXPECT_EQ(c.mcp.transport, Transport::streamable_http);
   EXPECT_EQ(c.mcp.target_port, old["vm"]["target_port"].get<uint16_t>());
   EXPECT_EQ(c.mcp.proxy_port, old["vm"]["proxy_port"].get<uint16_t>());
+  EXPECT_EQ(c.mcp.auth, EndpointAuth::bearer);
   EXPECT_EQ(c.restart.to_string(), old["restart"].get<std::string>());
   EXPECT_EQ(c.timeouts.stop,
             std::chrono::milliseconds(int64_t(old["vm"]["stop_timeout_s"].get<double>() * 1000)));
