@@ -14,6 +14,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { check, connect, freePort, here, mcpvm, run, textOf } from "./lib.mjs";
 
 const exec = promisify(execFile);
@@ -169,6 +170,26 @@ await run("vm-http", [
     await viaProxy("vh-stream", "streamable");
     const bad = await mcpvmRun(["proxy", "stdio", "no-such-vm"], { allowFail: true });
     check(bad.code !== 0 && /is neither an endpoint URL .* nor a VM/.test(bad.stderr), bad.stderr);
+  }],
+  ["client config: the SDK connects with exactly what the printed configuration says", async () => {
+    const vscode = JSON.parse((await mcpvmRun(["client", "config", "vh-stream", "--for", "vscode"])).stdout);
+    const entry = vscode.servers["vh-stream"];
+    check(entry.type === "http" && entry.url === streamUrl && entry.headers.Authorization === `Bearer ${streamToken}`,
+      JSON.stringify(vscode));
+    const http = new Client({ name: "vm-http-client-config", version: "1.0.0" });
+    await http.connect(new StreamableHTTPClientTransport(new URL(entry.url), { requestInit: { headers: entry.headers } }));
+    const r = await http.callTool({ name: "echo", arguments: { message: "from vscode's entry" } });
+    check(textOf(r).includes("from vscode's entry"), textOf(r));
+    await http.close();
+    const desktop = JSON.parse((await mcpvmRun(["client", "config", "vh-stream", "--for", "claude-desktop"])).stdout);
+    const spawn = desktop.mcpServers["vh-stream"];
+    const stdio = new Client({ name: "vm-http-client-config-stdio", version: "1.0.0" });
+    await stdio.connect(new StdioClientTransport({ command: spawn.command, args: spawn.args, env }));
+    const r2 = await stdio.callTool({ name: "echo", arguments: { message: "from claude-desktop's entry" } });
+    check(textOf(r2).includes("from claude-desktop's entry"), textOf(r2));
+    await stdio.close();
+    const bad = await mcpvmRun(["client", "config", "vh-stream", "--for", "emacs"], { allowFail: true });
+    check(bad.code !== 0 && /unknown client "emacs" \(supported: claude-code/.test(bad.stderr), bad.stderr);
   }],
   ["restart: same URL; a proxy stdio session survives it (the link re-initializes)", async () => {
     const client = new Client({ name: "vm-http-proxy-restart", version: "1.0.0" });
