@@ -11,7 +11,8 @@ namespace {
 bool valid_key(std::string_view key) {
   if (key.empty() || key.size() > 255 || (key[0] >= '0' && key[0] <= '9')) return false;
   for (char c : key)
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_')) return false;
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'))
+      return false;
   return true;
 }
 
@@ -68,7 +69,8 @@ std::vector<std::string> parse_secrets(std::string_view payload, size_t expected
   std::vector<std::string> env;
   try {
     for (size_t i = 0; i < list.size(); ++i) {
-      if (!list[i].is_string()) throw ProtocolError("secrets: entry " + std::to_string(i) + " is not a string");
+      if (!list[i].is_string())
+        throw ProtocolError("secrets: entry " + std::to_string(i) + " is not a string");
       env.push_back(list[i].get<std::string>());
       check_entry(env.back(), i);
     }

@@ -23,10 +23,10 @@ namespace mcpvm::secrets {
 inline constexpr int kDeliveryFd = 3;
 
 struct Delivery {
-  std::filesystem::path store;   // the store the key opens
-  std::optional<StoreKey> key;   // set when some reference is served by the store
-  KdfParams kdf;                 // the parameters the key belongs to
-  SecretMap env_values;          // the environment provider's values, by secret name
+  std::filesystem::path store;  // the store the key opens
+  std::optional<StoreKey> key;  // set when some reference is served by the store
+  KdfParams kdf;                // the parameters the key belongs to
+  SecretMap env_values;         // the environment provider's values, by secret name
 };
 
 // Resolves every reference now. Throws Error: "secret NAME: not found (tried: environment variable

@@ -42,6 +42,10 @@ void wipe(std::string& s) {
   s.clear();
 }
 
+void wipe_buffer(void* data, size_t size) {
+  sodium_memzero(data, size);
+}
+
 void wipe(std::vector<std::string>& v) {
   for (auto& s : v) wipe(s);
   v.clear();
@@ -55,7 +59,9 @@ SecretMap& SecretMap::operator=(SecretMap&& other) noexcept {
   return *this;
 }
 
-SecretMap::~SecretMap() { clear(); }
+SecretMap::~SecretMap() {
+  clear();
+}
 
 void SecretMap::clear() {
   for (auto& [name, value] : entries_) wipe(value);

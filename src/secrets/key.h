@@ -39,6 +39,7 @@ class StoreKey {
 // Overwrites the string's bytes (sodium_memzero, which the compiler may not remove) and clears it.
 void wipe(std::string& s);
 void wipe(std::vector<std::string>& v);
+void wipe_buffer(void* data, size_t size);
 
 // A name → value map whose values are wiped when it is destroyed or cleared.
 class SecretMap {

@@ -19,16 +19,20 @@ void check_secret_name(std::string_view name) {
   bool ok = !name.empty() && name.size() <= kMaxNameLength;
   for (char c : name) ok = ok && name_char(c);
   if (!ok)
-    fail("secret name {:?}: use 1 to {} letters, digits, '_', '.' or '-'", name.substr(0, 80), kMaxNameLength);
+    fail("secret name {:?}: use 1 to {} letters, digits, '_', '.' or '-'", name.substr(0, 80),
+         kMaxNameLength);
 }
 
 void check_env_target(std::string_view target) {
   bool ok = !target.empty() && target.size() <= 255 && !(target[0] >= '0' && target[0] <= '9');
   for (char c : target) ok = ok && (name_char(c) && c != '.' && c != '-');
-  if (!ok) fail("target {:?}: not an environment variable name ([A-Za-z_][A-Za-z0-9_]*)", target.substr(0, 80));
+  if (!ok)
+    fail("target {:?}: not an environment variable name ([A-Za-z_][A-Za-z0-9_]*)", target.substr(0, 80));
 }
 
-std::string env_provider_var(std::string_view name) { return kEnvProviderPrefix + std::string(name); }
+std::string env_provider_var(std::string_view name) {
+  return kEnvProviderPrefix + std::string(name);
+}
 
 SecretRef parse_secret_flag(std::string_view flag) {
   return with_context(fmt::format("--secret {:?}", flag), [&] {

@@ -18,7 +18,9 @@ constexpr size_t kMaxStoreBytes = 16u << 20;
 
 SecretStore::SecretStore(std::filesystem::path file) : file_(std::move(file)) {}
 
-SecretStore SecretStore::default_store() { return SecretStore(mcpvm_home() / "secrets" / "store"); }
+SecretStore SecretStore::default_store() {
+  return SecretStore(mcpvm_home() / "secrets" / "store");
+}
 
 bool SecretStore::exists() const {
   std::error_code ec;

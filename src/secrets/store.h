@@ -46,7 +46,7 @@ class SecretStore {
   void update(const std::function<void(SecretMap&)>& change);
 
   void set(const std::string& name, std::string_view value);
-  bool remove(const std::string& name);  // false: there was no such secret
+  bool remove(const std::string& name);    // false: there was no such secret
   std::vector<std::string> names() const;  // sorted; empty when there is no store
 
  private:

@@ -28,7 +28,7 @@ inline constexpr size_t kStoreHeaderBytes = 60;
 inline constexpr uint8_t kStoreVersion = 1;
 
 struct KdfParams {
-  uint32_t opslimit = 2;             // crypto_pwhash_OPSLIMIT_INTERACTIVE
+  uint32_t opslimit = 2;              // crypto_pwhash_OPSLIMIT_INTERACTIVE
   uint32_t memlimit_kib = 64 * 1024;  // crypto_pwhash_MEMLIMIT_INTERACTIVE (64 MiB)
   std::array<uint8_t, kSaltBytes> salt{};
   bool operator==(const KdfParams&) const = default;
