@@ -212,7 +212,7 @@ BootResult Booter::boot() {
   if (endpoint) endpoint->stop();
   if (endpoint_thread.joinable()) endpoint_thread.join();
   result.uptime = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
-  result.ready_failed = ready_failed;
+  result.ready_failed = result.ready_failed || ready_failed;  // or set by resolve_secrets
   return result;
 }
 

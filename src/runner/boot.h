@@ -25,7 +25,8 @@ struct BootResult {
   std::optional<int> code;  // the server's exit status (shell convention); nullopt: the VM failed
   std::string error;        // why it failed, when it did
   std::chrono::milliseconds uptime{0};
-  bool ready_failed = false;  // the server never became ready: an error, not a reason to restart
+  bool ready_failed =
+      false;  // the server never became ready (or a secret is gone): an error, not a reason to restart
 };
 
 class BootNetwork;

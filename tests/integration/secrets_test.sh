@@ -32,10 +32,11 @@ scan_no_trace() {
   local when=$1 hits
   hits=$(grep -r -l -a -F -e "$value" -e "$env_value" "$MCPVM_HOME" 2>/dev/null)
   check '[ -z "$hits" ]' "$when: no file under \$MCPVM_HOME holds a value (${hits:-none})"
-  local f pid procs=0 leaked=""
+  local f pid exe procs=0 leaked=""
   for f in $(grep -l -s -a -F -- "$MCPVM_HOME/vms/" /proc/[0-9]*/cmdline); do
     pid=${f#/proc/}; pid=${pid%/cmdline}
-    [ "$pid" = $$ ] && continue
+    exe=$(readlink "/proc/$pid/exe" 2>/dev/null)
+    case "$exe" in */mcpvm | *qemu-system*) ;; *) continue ;; esac  # the runner and QEMU (not this grep)
     procs=$((procs + 1))
     for part in cmdline environ; do
       if grep -q -a -F -e "$value" -e "$env_value" -e "MCPVM_SECRETS_PASSPHRASE" -e "MCPVM_SECRET_" \
@@ -45,6 +46,7 @@ scan_no_trace() {
     done
   done
   check '[ -z "$leaked" ]' "$when: no value or secret variable in the cmdline/environ of $procs VM processes (${leaked:-none})"
+  vm_procs=$procs
 }
 
 # sha256 of the guest server's MY_TOKEN / OTHER_TOKEN, read from its /proc/PID/environ inside the guest.
@@ -80,6 +82,7 @@ check 'grep -q "hint: -e MY_TOKEN looks like a credential" "$work/run.err"' "-e 
 check '[ "$(server_sha sec MY_TOKEN)" = "$(sha "$value")" ]' "the server's MY_TOKEN is the stored secret (it wins over -e and the image)"
 check '[ "$(server_sha sec OTHER_TOKEN)" = "$(sha "$env_value")" ]' "the server's OTHER_TOKEN comes from MCPVM_SECRET_envsec"
 scan_no_trace "after run"
+check '[ $vm_procs -eq 2 ]' "the scan read the runner and QEMU ($vm_procs processes)"
 insp=$("$mcpvm" inspect sec)
 check 'echo "$insp" | jq -e ".config.secrets == [{\"name\":\"x\",\"target\":\"MY_TOKEN\"},{\"name\":\"envsec\",\"target\":\"OTHER_TOKEN\"}]" >/dev/null' "inspect shows the references"
 check '! echo "$insp" | grep -q -F -e "$value" -e "$env_value"' "inspect shows no value"
@@ -88,16 +91,23 @@ check '! "$mcpvm" ls --json | grep -q -F -e "$value" -e "$env_value"' "ls --json
 log "== exec"
 check '[ "$("$mcpvm" exec sec -- sh -c "echo \$MY_TOKEN")" = from-run ] && [ -z "$("$mcpvm" exec sec -- sh -c "echo \$OTHER_TOKEN")" ]' "exec without --secret-env does not see the secrets"
 check '[ "$("$mcpvm" exec --secret-env sec -- sh -c "printf %s \"\$MY_TOKEN\" | sha256sum | cut -d\" \" -f1")" = "$(sha "$value")" ]' "exec --secret-env sees them"
-# The values go to the guest on stdin (no argv, no file): grep reads them as its patterns.
+# The values go to the guest on stdin (no argv, no file): grep reads them as its patterns (the guest has
+# no /dev/stdin link).
 found=$(printf '%s\n%s\n' "$value" "$env_value" | "$mcpvm" exec -i sec -- sh -c \
-  'grep -r -l -F -f /dev/stdin $(ls -d /* | grep -v -x -e /proc -e /sys -e /dev) 2>/dev/null; true')
+  'grep -r -l -F -f /proc/self/fd/0 $(ls -d /* | grep -v -x -e /proc -e /sys -e /dev) 2>/dev/null; true')
 check '[ -z "$found" ]' "no file in the guest holds a value (${found:-none})"
+control="ctl$RANDOM$RANDOM"
+printf %s "$control" | "$mcpvm" exec -i sec -- sh -c 'cat > /tmp/control-file'
+found=$(printf '%s\n' "$control" | "$mcpvm" exec -i sec -- sh -c \
+  'grep -r -l -F -f /proc/self/fd/0 $(ls -d /* | grep -v -x -e /proc -e /sys -e /dev) 2>/dev/null; true')
+check '[ "$found" = /tmp/control-file ]' "the same search finds a control string written to a guest file ($found)"
 
 log "== restart"
 MCPVM_SECRET_envsec="$env_value" "$mcpvm" restart sec >/dev/null 2>"$work/restart.err"
 check '[ $? -eq 0 ]' "restart ($(tr '\n' ' ' < "$work/restart.err"))"
 check '[ "$(server_sha sec MY_TOKEN)" = "$(sha "$value")" ]' "after restart the server has the secret again"
 scan_no_trace "after restart"
+check '[ $vm_procs -eq 2 ]' "the scan read the new runner and QEMU ($vm_procs processes)"
 err=$("$mcpvm" restart sec 2>&1 >/dev/null); rc=$?
 check '[ $rc -ne 0 ] && echo "$err" | grep -q "secret envsec: not found"' "restart without the env provider fails naming envsec ($err)"
 check '[ "$(field sec .status)" = running ]' "... and leaves the VM running"
@@ -110,6 +120,17 @@ boots=$(grep -c "QEMU started" "$MCPVM_HOME/vms/sec/logs/runner.log")
 err=$(MCPVM_SECRET_envsec="$env_value" "$mcpvm" start sec 2>&1 >/dev/null); rc=$?
 check '[ $rc -ne 0 ] && echo "$err" | grep -q "secret x: not found"' "start fails naming the removed secret ($err)"
 check '[ "$(grep -c "QEMU started" "$MCPVM_HOME/vms/sec/logs/runner.log")" = "$boots" ]' "no VM booted"
+
+log "== the runner's own restart re-resolves: a secret removed meanwhile fails that boot"
+printf %s "$value" | "$mcpvm" secret set x
+MCPVM_RESTART_DELAY_MS=200 MCPVM_SECRET_envsec="$env_value" "$mcpvm" run --name pol --restart always \
+  --secret x,target=MY_TOKEN "${demo[@]}" image-unused >/dev/null 2>"$work/pol.err" || cat "$work/pol.err"
+"$mcpvm" secret rm x >/dev/null
+"$mcpvm" exec pol -- sh -c 'for p in /proc/[0-9]*; do [ "$(readlink $p/exe)" = /usr/local/bin/mcpvm-demo-server ] && kill ${p#/proc/}; done; true'
+for _ in $(seq 1 100); do [ "$(field pol .status)" = error ] && break; sleep 0.2; done
+check '[ "$(field pol .status)" = error ] && field pol .message | grep -q "secret x: not found"' "the restart's boot fails naming x ($(field pol .status): $(field pol .message))"
+check '[ "$(grep -c "QEMU started" "$MCPVM_HOME/vms/pol/logs/runner.log")" = 1 ]' "... before QEMU started, and is not retried"
+"$mcpvm" rm -f pol >/dev/null
 
 log "== rm"
 "$mcpvm" rm -f sec >/dev/null
