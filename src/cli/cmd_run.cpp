@@ -370,6 +370,7 @@ const Command kRun{
           "Examples:\n"
           "  mcpvm run --foreground busybox:1 -- echo hello\n"
           "  mcpvm run --foreground -e TOKEN=x --memory 1024 mcp/fetch:1\n"
+          "  mcpvm run --secret github,target=GITHUB_PERSONAL_ACCESS_TOKEN mcp/github:1\n"
           "Environment: MCPVM_ACCEL=auto|kvm|tcg, MCPVM_KERNEL, MCPVM_BOOT_TIMEOUT (seconds), "
           "MCPVM_KERNEL_APPEND (extra kernel command-line words, for debugging), MCPVM_TCG_TB_MIB (cap on "
           "TCG's code cache: less memory per VM, slower JIT-heavy servers).");

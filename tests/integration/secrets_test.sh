@@ -67,6 +67,14 @@ check '[ $rc -ne 0 ] && echo "$err" | grep -q "wrong passphrase"' "a wrong passp
 err=$(env -u MCPVM_SECRETS_PASSPHRASE setsid "$mcpvm" secret ls 2>&1 </dev/null); rc=$?
 check '[ $rc -ne 0 ] && echo "$err" | grep -q "set MCPVM_SECRETS_PASSPHRASE"' "no passphrase and no terminal: says what to set ($err)"
 
+log "== passphrase prompt on a terminal, then the kernel keyring's cached key"
+out=$(EXEC_PTY_INPUT="$MCPVM_SECRETS_PASSPHRASE"$'\r' env -u MCPVM_SECRETS_PASSPHRASE \
+  python3 "$here/exec_pty.py" 24 80 0 0 0 -- "$mcpvm" secret ls)
+check 'echo "$out" | grep -q "Passphrase of the mcpvm secret store:" && echo "$out" | grep -qx x && echo "$out" | grep -qx "EXIT 0"' "a hidden prompt on a terminal unlocks the store ($(echo "$out" | tr '\n' '|'))"
+check '! echo "$out" | grep -q -F "$MCPVM_SECRETS_PASSPHRASE"' "the typed passphrase is not echoed"
+err=$(env -u MCPVM_SECRETS_PASSPHRASE setsid "$mcpvm" secret ls 2>&1 </dev/null)
+check '[ "$err" = x ]' "without a terminal the key cached in the kernel keyring unlocks it ($err)"
+
 log "== missing secret at run: fails before boot"
 err=$("$mcpvm" run --name nosuch --secret nope,target=T "${demo[@]}" image-unused 2>&1 >/dev/null); rc=$?
 check '[ $rc -ne 0 ] && echo "$err" | grep -q "secret nope: not found" && echo "$err" | grep -q MCPVM_SECRET_nope' "run fails naming the secret and the providers ($err)"
