@@ -7,6 +7,9 @@
 // provider's values and, when the store serves any reference, the store's key. The runner keeps it in
 // memory and resolves again at each boot (resolve_env), so a secret removed from the store fails the next
 // boot with the same clarity. Processes we start never inherit MCPVM_SECRET_* or MCPVM_SECRETS_PASSPHRASE.
+//
+// Thread-safety: a Delivery is read-only after it is built; resolve_env may run on several threads at once
+// (the runner's boot and its exec sessions).
 #pragma once
 
 #include <filesystem>
