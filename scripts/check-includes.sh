@@ -8,14 +8,15 @@ src=${1:?usage: check-includes.sh SRC_DIR}
 # folder: the folders it may include from (besides itself). Keep in step with docs/ARCHITECTURE.md.
 declare -A allowed=(
   [util]=""
+  [secrets]="util"
   [guest]="util"
   [oci]="util"
   [rootfs]="oci util"
   [net]="util"
   [mcp]="util"
   [vm]="guest util"
-  [runner]="vm net mcp guest util"
-  [cli]="runner rootfs oci vm net mcp guest util"
+  [runner]="vm net mcp guest secrets util"
+  [cli]="runner rootfs oci vm net mcp guest secrets util"
 )
 
 status=0

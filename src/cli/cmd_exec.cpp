@@ -28,6 +28,7 @@ struct ExecOptions {
   bool interactive = false;
   bool tty = false;
   std::vector<std::string> env;
+  bool secret_env = false;  // the VM's --secret values too (the runner resolves them again)
   std::string workdir;
   std::string user;
   std::string name;
@@ -217,9 +218,11 @@ int run_exec(const ExecOptions& o) {
   check_running(o.name);
   runner::VmDir dir = runner::VmDir::for_name(o.name);
   auto [rows, cols] = window_size();
-  json request{{"op", "exec"},        {"argv", o.command}, {"tty", o.tty}, {"interactive", o.interactive},
-               {"rows", rows},        {"cols", cols},      {"env", o.env}, {"user", o.user},
-               {"workdir", o.workdir}};
+  json request{{"op", "exec"},         {"argv", o.command},
+               {"tty", o.tty},         {"interactive", o.interactive},
+               {"rows", rows},         {"cols", cols},
+               {"env", o.env},         {"user", o.user},
+               {"workdir", o.workdir}, {"secret_env", o.secret_env}};
   runner::ControlChannel channel = runner::connect_control(dir.control_socket());
   channel.send(request);
   auto reply = channel.receive(30000);
@@ -238,6 +241,8 @@ const Command kExec{
       app.add_flag("-i,--interactive", o->interactive, "Forward stdin (EOF ends the command's stdin)");
       app.add_flag("-t,--tty", o->tty, "Give the command a pseudo-terminal");
       app.add_option("-e,--env", o->env, "Set an environment variable (KEY=VALUE), repeatable");
+      app.add_flag("--secret-env", o->secret_env,
+                   "Give the command the VM's secrets (run --secret) in its environment too");
       app.add_option("-w,--workdir", o->workdir, "Working directory in the guest (default: the image's)");
       app.add_option("-u,--user", o->user, "User as name|uid[:group|gid] (default: the image's)");
       app.add_option("name", o->name, "VM name")->required();

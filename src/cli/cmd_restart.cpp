@@ -15,8 +15,7 @@ struct RestartOptions {
 
 int run_restart(const RestartOptions& o) {
   return for_each_vm(o.names, "restarting", [&](const std::string& name) {
-    runner::stop_vm(name, std::chrono::milliseconds(long(std::max(0.0, o.timeout_s) * 1000)));
-    auto r = runner::start_vm(name);
+    auto r = runner::restart_vm(name, std::chrono::milliseconds(long(std::max(0.0, o.timeout_s) * 1000)));
     std::cout << r.name << (r.state.endpoint.empty() ? "" : "  " + r.state.endpoint) << "\n";
   });
 }

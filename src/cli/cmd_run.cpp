@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
@@ -13,6 +14,7 @@
 #include "cli/command.h"
 #include "cli/foreground_dir.h"
 #include "cli/network_flags.h"
+#include "guest/secrets_message.h"
 #include "mcp/endpoint_url.h"
 #include "mcp/tool_policy.h"
 #include "net/request.h"
@@ -24,6 +26,7 @@
 #include "runner/names.h"
 #include "runner/probe.h"
 #include "runner/run_config.h"
+#include "secrets/delivery.h"
 #include "util/error.h"
 #include "util/fd.h"
 #include "util/fs.h"
@@ -68,7 +71,8 @@ struct RunOptions {
   std::string tools;           // --tools a,b
   std::string tools_override;  // --tools-override FILE
   bool audit_args = false;
-  net::NetworkFlags net;  // none given = the "network" profile (egress, no host loopback)
+  net::NetworkFlags net;             // none given = the "network" profile (egress, no host loopback)
+  std::vector<std::string> secrets;  // --secret NAME,target=ENV (references; see "Secrets" below)
 };
 
 constexpr uint16_t kDefaultTargetPort = 8080;  // ToolHive's default for HTTP servers in containers
@@ -172,6 +176,52 @@ unsigned tcg_tb_mib_from_env() {
   return unsigned(mib);
 }
 
+// --- Secrets (docs/SECURITY.md "Secrets") ---
+
+// --secret NAME,target=ENV flags as RunConfig references.
+std::vector<secrets::SecretRef> secret_refs(const std::vector<std::string>& flags) {
+  std::vector<secrets::SecretRef> refs;
+  for (const auto& f : flags) refs.push_back(secrets::parse_secret_flag(f));
+  secrets::check_unique_targets(refs);
+  return refs;
+}
+
+// -e NAME=value keeps working, but a name that looks like a credential gets a one-line hint: its value
+// lands in the VM's config.json, where --secret keeps only a reference.
+void hint_credential_env(const std::vector<std::string>& env) {
+  for (const auto& e : env) {
+    std::string name = e.substr(0, e.find('='));
+    std::string upper;
+    for (char c : name) upper += char(std::toupper(static_cast<unsigned char>(c)));
+    for (const char* word : {"TOKEN", "KEY", "SECRET", "PASSWORD"})
+      if (upper.find(word) != std::string::npos) {
+        std::cerr << fmt::format(
+            "mcpvm: hint: -e {} looks like a credential; `mcpvm secret set NAME` and --secret NAME,target={} "
+            "keep it out of the VM's saved config\n",
+            name, name);
+        break;
+      }
+  }
+}
+
+// run --foreground: the secrets are resolved here and sent as the first ctl frame; QEMU (our child)
+// inherits no MCPVM_SECRET_* or passphrase.
+std::vector<std::string> foreground_secrets(const runner::RunConfig& config) {
+  if (config.secrets.empty()) return {};
+  auto delivery = secrets::prepare_delivery(config.secrets, secrets::SecretStore::default_store());
+  auto env = secrets::resolve_env(config.secrets, delivery);
+  secrets::remove_secrets_from_environment();
+  return env;
+}
+
+void send_secrets(vm::Vm& machine, std::vector<std::string>& env) {
+  if (env.empty()) return;
+  std::string payload = guest::encode_secrets(env);
+  secrets::wipe(env);
+  machine.send(guest::MsgType::Secrets, payload);
+  secrets::wipe(payload);
+}
+
 // Every flag on its own and together, before anything is looked up: the parts of the config that come
 // from flags alone.
 runner::RunConfig config_from_flags(const RunOptions& o) {
@@ -188,6 +238,8 @@ runner::RunConfig config_from_flags(const RunOptions& o) {
   c.timeouts.ready = with_context("--ready-timeout", [&] { return runner::parse_duration(o.ready_timeout); });
   c.timeouts.stop = std::chrono::milliseconds(long(o.stop_timeout_s * 1000));
   c.remove_on_exit = o.remove;
+  c.secrets = secret_refs(o.secrets);
+  hint_credential_env(o.env);
   c.mcp.transport = runner::parse_transport(o.transport);
   c.mcp.target_port = o.target_port;
   c.mcp.proxy_port = o.proxy_port;
@@ -270,6 +322,7 @@ int run_detached(const RunOptions& o) {
 
 int run_foreground(const RunOptions& o) {
   runner::RunConfig config = build_run_config(o);
+  std::vector<std::string> secret_env = foreground_secrets(config);
   vm::VmSpec spec = runner::vm_spec(config);
 
   // The console log stays only when something went wrong (messages point at it). Not under vms/: `ls`
@@ -292,6 +345,7 @@ int run_foreground(const RunOptions& o) {
     spec.guest.network = net::guest_network_config(config.network, spec.guest.hostname);
   }
   vm::Vm machine = vm::Vm::start(spec);
+  send_secrets(machine, secret_env);
   frames.reset();  // QEMU holds its own copy now
   vm::AttachOptions attach;
   attach.stop_timeout = config.timeouts.stop;
@@ -309,6 +363,9 @@ const Command kRun{
       app.add_option("-e,--env", o->env,
                      "Set an environment variable (NAME=VALUE, or NAME to pass the host's)");
       app.add_option("--env-file", o->env_files, "Read environment variables from a file (NAME=VALUE lines)");
+      app.add_option("--secret", o->secrets,
+                     "Give the server a secret as NAME,target=ENV (from MCPVM_SECRET_<NAME>, else the store; "
+                     "`mcpvm secret set NAME`), repeatable");
       app.add_option("--cpus", o->cpus, "Virtual CPUs")->capture_default_str();
       app.add_option("--memory", o->memory_mib, "Memory in MiB")->capture_default_str();
       app.add_option("--stop-timeout", o->stop_timeout_s,
@@ -357,6 +414,7 @@ const Command kRun{
           "Examples:\n"
           "  mcpvm run --foreground busybox:1 -- echo hello\n"
           "  mcpvm run --foreground -e TOKEN=x --memory 1024 mcp/fetch:1\n"
+          "  mcpvm run --secret github,target=GITHUB_PERSONAL_ACCESS_TOKEN mcp/github:1\n"
           "Environment: MCPVM_ACCEL=auto|kvm|tcg, MCPVM_KERNEL, MCPVM_BOOT_TIMEOUT (seconds), "
           "MCPVM_KERNEL_APPEND (extra kernel command-line words, for debugging), MCPVM_TCG_TB_MIB (cap on "
           "TCG's code cache: less memory per VM, slower JIT-heavy servers).");

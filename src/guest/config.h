@@ -19,7 +19,7 @@ inline constexpr const char* kModulesDir = "/mcpvm/modules";
 struct GuestConfig {
   // The server's command line, already resolved from Entrypoint + Cmd (+ --entrypoint, ARGS).
   std::vector<std::string> argv;
-  // Environment layers, lowest precedence first: image Env, runtime -e/--env-file, secrets.
+  // Environment layers, lowest precedence first: image Env, transport, runtime -e/--env-file.
   // Each entry is "KEY=VALUE" (a bare "KEY" is ignored). The init merges them (see env.h).
   std::vector<std::vector<std::string>> env_layers;
   std::string workdir;  // empty: "/" (as docker does)
@@ -36,6 +36,10 @@ struct GuestConfig {
   uint32_t drain_timeout_ms = 5000;
   // Set when the VM only checks that the kernel boots (acceleration probe): the init powers off at once.
   bool probe = false;
+  // How many secret env entries the host sends in a Secrets control message (guest/protocol.h) right
+  // after the ctl port is up. Non-zero: the init waits for them before it execs the server and puts them
+  // on top of every env layer. The values themselves are never here (this file is in the initramfs).
+  uint32_t secret_count = 0;
   // The network configuration for guest/net (absent: no network).
   nlohmann::json network;
 };
@@ -51,7 +55,8 @@ inline void to_json(nlohmann::json& j, const GuestConfig& c) {
                      {"root_fstype", c.root_fstype},
                      {"overlay_size_mib", c.overlay_size_mib},
                      {"drain_timeout_ms", c.drain_timeout_ms},
-                     {"probe", c.probe}};
+                     {"probe", c.probe},
+                     {"secret_count", c.secret_count}};
   if (!c.network.is_null()) j["network"] = c.network;
 }
 
@@ -68,6 +73,7 @@ inline void from_json(const nlohmann::json& j, GuestConfig& c) {
   c.overlay_size_mib = j.value("overlay_size_mib", d.overlay_size_mib);
   c.drain_timeout_ms = j.value("drain_timeout_ms", d.drain_timeout_ms);
   c.probe = j.value("probe", d.probe);
+  c.secret_count = j.value("secret_count", d.secret_count);
   c.network = j.contains("network") ? j["network"] : nlohmann::json();
 }
 

@@ -11,6 +11,11 @@
 // error: the peer is broken or hostile and nothing after it can be trusted.
 //
 // The lifecycle of a VM:
+//   host  → guest Secrets {"env": ["K=V", ...]}               only when GuestConfig::secret_count > 0: the
+//                         host's first frame, written as soon as the ctl port exists; the init waits for
+//                         it before it execs the server and puts these entries above every other env
+//                         layer (guest/secrets_message.h parses it; exactly secret_count entries). The
+//                         only way secret values enter a guest: never the initramfs or the kernel cmdline.
 //   guest → host  Ready   {}                                  init is about to exec the server
 //   guest → host  Error   {"message": "...", "code": 126}     init could not start the server
 //   host  → guest Signal  {"signal": 15}                      forwarded to the server's process group
@@ -60,6 +65,7 @@ enum class MsgType : uint8_t {
   Exit = 3,
   Signal = 4,
   Shutdown = 5,
+  Secrets = 6,
   // Exec sessions (stream != 0), see above.
   ExecStart = 16,
   ExecData = 17,

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <thread>
 
+#include "guest/secrets_message.h"
 #include "mcp/endpoint.h"
 #include "mcp/endpoint_url.h"
 #include "runner/boot_network.h"
@@ -45,12 +46,14 @@ mcp::EndpointConfig endpoint_config(const RunConfig& config, uint16_t port,
 
 }  // namespace
 
-Booter::Booter(const VmDir& dir, const RunConfig& config, RunnerState& state, int stderr_fd, int console_fd)
+Booter::Booter(const VmDir& dir, const RunConfig& config, RunnerState& state, int stderr_fd, int console_fd,
+               const secrets::Delivery& secrets)
     : dir_(dir),
       config_(config),
       state_(state),
       stderr_fd_(stderr_fd),
       console_fd_(console_fd),
+      secrets_(secrets),
       audit_log_(dir.audit_log()) {
   // Keep the URL of an earlier run when its port is still free; --proxy-port fixes it.
   if (auto url = mcp::parse_endpoint_url(state_.snapshot().endpoint)) endpoint_port_ = url->port;
@@ -87,6 +90,17 @@ std::unique_ptr<BootNetwork> Booter::start_network_with_upstream_forward() {
   auto network = start_network({forward});
   note("forwarding {} to the server's port {} in the guest", forward.host_unix_path, config_.mcp.target_port);
   return network;
+}
+
+// This boot's secrets, resolved before anything starts. A secret that is gone (removed from the store
+// since `run`) fails the boot before QEMU starts, as an error the restart policy does not retry.
+std::vector<std::string> Booter::resolve_secrets(BootResult& result) const {
+  try {
+    return secrets::resolve_env(config_.secrets, secrets_);
+  } catch (const Error&) {
+    result.ready_failed = true;
+    throw;
+  }
 }
 
 bool Booter::probe_once(std::string& detail) const {
@@ -128,7 +142,9 @@ BootResult Booter::boot() {
   auto [vm_out, endpoint_read] = stream_socketpair();
   std::optional<mcp::Endpoint> endpoint;
   std::thread endpoint_thread;
+  std::vector<std::string> secret_env;
   try {
+    secret_env = resolve_secrets(result);
     vm::VmSpec spec = vm_spec(config_);
     spec.console_log = dir_.console_log();
     spec.console_fd = console_fd_;
@@ -154,6 +170,12 @@ BootResult Booter::boot() {
     state_.update([&](VmState& s) { s.endpoint = endpoint->url(); });
 
     vm::Vm machine = vm::Vm::start(spec);
+    if (!secret_env.empty()) {  // the first frame on ctl; it waits in the socket until the init reads it
+      std::string payload = guest::encode_secrets(secret_env);
+      secrets::wipe(secret_env);
+      machine.send(guest::MsgType::Secrets, payload);
+      secrets::wipe(payload);
+    }
     if (network) network->release_qemu_fd();  // QEMU holds its own copy now
     state_.update([&](VmState& s) { s.qemu = identify(machine.qemu_pid()).value_or(ProcessIdentity{}); });
     note("QEMU started (pid {})", machine.qemu_pid());
@@ -183,11 +205,12 @@ BootResult Booter::boot() {
   } catch (const std::exception& e) {  // Error, or anything a library below throws
     result.error = e.what();
   }
+  secrets::wipe(secret_env);
   if (!result.error.empty()) note("run failed: {}", result.error);
   if (endpoint) endpoint->stop();
   if (endpoint_thread.joinable()) endpoint_thread.join();
   result.uptime = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
-  result.ready_failed = ready_failed;
+  result.ready_failed = result.ready_failed || ready_failed;  // or set by resolve_secrets
   return result;
 }
 

@@ -18,6 +18,7 @@
 #include "runner/run_config.h"
 #include "runner/runner_state.h"
 #include "runner/state.h"
+#include "secrets/delivery.h"
 
 namespace mcpvm::runner {
 
@@ -25,7 +26,8 @@ struct BootResult {
   std::optional<int> code;  // the server's exit status (shell convention); nullopt: the VM failed
   std::string error;        // why it failed, when it did
   std::chrono::milliseconds uptime{0};
-  bool ready_failed = false;  // the server never became ready: an error, not a reason to restart
+  bool ready_failed =
+      false;  // the server never became ready (or a secret is gone): an error, not a reason to restart
 };
 
 class BootNetwork;
@@ -33,7 +35,9 @@ class BootNetwork;
 class Booter {
  public:
   // stderr_fd / console_fd: the write ends of the runner's log pumps, shared by every boot.
-  Booter(const VmDir& dir, const RunConfig& config, RunnerState& state, int stderr_fd, int console_fd);
+  // secrets: the CLI's delivery, resolved again at each boot (outlives the Booter).
+  Booter(const VmDir& dir, const RunConfig& config, RunnerState& state, int stderr_fd, int console_fd,
+         const secrets::Delivery& secrets);
 
   BootResult boot();
 
@@ -43,12 +47,14 @@ class Booter {
   std::unique_ptr<BootNetwork> start_network(const std::vector<net::PortForward>& extra_forwards) const;
   std::unique_ptr<BootNetwork> start_network_with_upstream_forward();
   bool probe_once(std::string& detail) const;
+  std::vector<std::string> resolve_secrets(BootResult& result) const;
   void probe_until_ready(const std::atomic<bool>& boot_over, std::atomic<bool>& ready_failed);
 
   const VmDir& dir_;
   const RunConfig& config_;
   RunnerState& state_;
   int stderr_fd_, console_fd_;
+  const secrets::Delivery& secrets_;
   // The endpoint's port: kept from boot to boot (and from the previous runner, via state.json) so the URL
   // stays the same; --proxy-port fixes it.
   uint16_t endpoint_port_ = 0;

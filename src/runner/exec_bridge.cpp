@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "secrets/key.h"
 #include "util/error.h"
 
 namespace mcpvm::runner {
@@ -155,10 +156,15 @@ guest::ExecStart exec_start_from_request(const json& request) {
   return s;
 }
 
-void bridge_exec(ControlChannel& channel, const json& request, vm::ExecMux& mux) {
+void bridge_exec(ControlChannel& channel, const json& request, vm::ExecMux& mux,
+                 std::vector<std::string> secret_env) {
   guest::ExecStart start = exec_start_from_request(request);
   bool interactive = flag(request, "interactive");
+  // exec --secret-env: the VM's secrets, on top of the session's -e (they win, as for the server).
+  start.env.insert(start.env.end(), secret_env.begin(), secret_env.end());
+  secrets::wipe(secret_env);
   auto session = mux.open(start);
+  secrets::wipe(start.env);
   channel.send({{"ok", true}, {"stream", session->stream()}});
   Bridge(channel, std::move(session), interactive).run();
 }

@@ -16,6 +16,8 @@ guest::ExecStart exec_start_from_request(const nlohmann::json& request);
 // Opens the session, answers {"ok":true}, then relays until the process exited (its exit is the last
 // line sent), the VM stopped ({"ok":false,"error":...}) or the client went away (the process is killed).
 // Throws Error for a bad request or a closed mux (the caller answers {"ok":false}).
-void bridge_exec(ControlChannel& channel, const nlohmann::json& request, vm::ExecMux& mux);
+// secret_env ("TARGET=value", for `exec --secret-env`) goes on top of the request's env and is wiped.
+void bridge_exec(ControlChannel& channel, const nlohmann::json& request, vm::ExecMux& mux,
+                 std::vector<std::string> secret_env = {});
 
 }  // namespace mcpvm::runner

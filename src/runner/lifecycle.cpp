@@ -9,10 +9,12 @@
 #include "runner/control.h"
 #include "runner/log_file.h"
 #include "runner/names.h"
+#include "secrets/delivery.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/home.h"
 #include "util/process.h"
+#include "util/socket.h"
 #include "util/terminal.h"
 
 namespace mcpvm::runner {
@@ -32,8 +34,15 @@ bool is_final(Status s) {
   return s == Status::stopped || s == Status::exited || s == Status::error;
 }
 
+// Every secret the VM refers to, resolved now, before any VM boots (secrets/delivery.h).
+secrets::Delivery resolve_secrets(const RunConfig& config) {
+  return secrets::prepare_delivery(config.secrets, secrets::SecretStore::default_store());
+}
+
 // Spawns `mcpvm __runner DIR` in its own session, stdio to logs/runner.log, not tied to our lifetime.
-ProcessIdentity spawn_runner(const VmDir& dir) {
+// The secrets go over a socket inherited as fd kDeliveryFd (never argv, environment or a file), and the
+// runner's environment (hence QEMU's) holds no MCPVM_SECRET_* or MCPVM_SECRETS_PASSPHRASE.
+ProcessIdentity spawn_runner(const VmDir& dir, const secrets::Delivery& delivery) {
   make_private_dirs(dir.logs_dir());
   UniqueFd log(::open(dir.runner_log().c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
   if (!log) fail_errno("opening {}", dir.runner_log().string());
@@ -43,7 +52,17 @@ ProcessIdentity spawn_runner(const VmDir& dir) {
   o.new_session = true;
   o.die_with_parent = false;
   o.cwd = "/";
+  o.env = secrets::environment_without_secrets();
+  auto [ours, runners] = stream_socketpair();
+  o.fds.push_back({runners.get(), secrets::kDeliveryFd});
   Subprocess p = Subprocess::spawn({own_executable().string(), "__runner", dir.root().string()}, o);
+  runners.reset();
+  try {
+    secrets::send_delivery(ours.get(), delivery);
+  } catch (const Error&) {
+    // The runner died before reading: it reports that itself (below, or in its log and state.json).
+  }
+  ours.reset();
   auto id = identify(p.pid());
   p.release();  // the runner outlives us; if it dies first it is reaped when we exit
   if (!id) fail("the runner of {} exited at once; see {}", dir.name(), dir.runner_log().string());
@@ -169,6 +188,7 @@ int kill_vm_processes(const VmDir& dir, std::chrono::milliseconds grace) {
 }
 
 LaunchResult launch_vm(RunConfig config) {
+  secrets::Delivery delivery = resolve_secrets(config);
   make_private_dirs(VmDir::vms_root());
   std::optional<VmDir> dir;
   if (config.name.empty()) {
@@ -196,7 +216,7 @@ LaunchResult launch_vm(RunConfig config) {
     dir->remove();
     throw;
   }
-  ProcessIdentity runner = spawn_runner(*dir);
+  ProcessIdentity runner = spawn_runner(*dir, delivery);
   return {config.name, wait_until_ready(*dir, runner, launch_timeout(config))};
 }
 
@@ -205,8 +225,20 @@ LaunchResult start_vm(const std::string& name) {
   if (!dir.exists()) fail("no such VM: {}", name);
   ensure_not_running(dir);
   RunConfig config = dir.load_config();
+  secrets::Delivery delivery = resolve_secrets(config);
   kill_vm_processes(dir, std::chrono::seconds(2));  // leftovers of a crashed runner
-  ProcessIdentity runner = spawn_runner(dir);
+  ProcessIdentity runner = spawn_runner(dir, delivery);
+  return {name, wait_until_ready(dir, runner, launch_timeout(config))};
+}
+
+LaunchResult restart_vm(const std::string& name, std::chrono::milliseconds stop_timeout) {
+  VmDir dir = VmDir::for_name(name);
+  if (!dir.exists()) fail("no such VM: {}", name);
+  RunConfig config = dir.load_config();
+  secrets::Delivery delivery = resolve_secrets(config);  // a missing secret leaves the VM running
+  stop_vm(name, stop_timeout);
+  kill_vm_processes(dir, std::chrono::seconds(2));
+  ProcessIdentity runner = spawn_runner(dir, delivery);
   return {name, wait_until_ready(dir, runner, launch_timeout(config))};
 }
 

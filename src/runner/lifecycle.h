@@ -22,8 +22,12 @@ struct LaunchResult {
 // log lines; the VM stays (status error) for `logs`/`rm` unless it was --rm.
 LaunchResult launch_vm(RunConfig config);
 
-// Boots an existing, non-running VM again from its saved config.
+// Boots an existing, non-running VM again from its saved config. Its secrets are resolved first: a
+// missing one fails before anything boots, naming it and the providers tried.
 LaunchResult start_vm(const std::string& name);
+
+// stop_vm + start_vm, with the secrets resolved before the stop (a missing one leaves the VM as it was).
+LaunchResult restart_vm(const std::string& name, std::chrono::milliseconds stop_timeout);
 
 // Graceful stop (SIGTERM to the server; after timeout the VM is powered off), then kills whatever is
 // left of the VM (orphaned QEMU, a hung runner). Returns the state afterwards.

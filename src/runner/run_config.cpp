@@ -160,6 +160,32 @@ Timeouts timeouts_from_json(JsonFields f) {
   return t;
 }
 
+// --- secrets: [{"name": "github", "target": "GITHUB_TOKEN"}, ...] (references, never values) ---
+
+json secrets_to_json(const std::vector<secrets::SecretRef>& refs) {
+  json out = json::array();
+  for (const auto& r : refs) out.push_back({{"name", r.name}, {"target", r.target}});
+  return out;
+}
+
+std::vector<secrets::SecretRef> secrets_from_json(const json& array) {
+  std::vector<secrets::SecretRef> refs;
+  for (size_t i = 0; i < array.size(); ++i) {
+    std::string path = fmt::format("secrets[{}]", i);
+    if (!array[i].is_object()) fail("{}: expected an object", path);
+    JsonFields f(array[i], path);
+    secrets::SecretRef r{f.required<std::string>("name"), f.required<std::string>("target")};
+    f.finish();
+    with_context(path, [&] {
+      secrets::check_secret_name(r.name);
+      secrets::check_env_target(r.target);
+    });
+    refs.push_back(std::move(r));
+  }
+  with_context("secrets", [&] { secrets::check_unique_targets(refs); });
+  return refs;
+}
+
 RunConfig parse_v2(const json& j) {
   JsonFields f(j, "");
   RunConfig c;
@@ -174,6 +200,7 @@ RunConfig parse_v2(const json& j) {
       with_context("restart", [&] { return RestartPolicy::parse(f.required<std::string>("restart")); });
   c.timeouts = timeouts_from_json(f.object("timeouts"));
   c.remove_on_exit = f.get<bool>("remove_on_exit", false);
+  c.secrets = secrets_from_json(f.array("secrets"));
   f.finish();
   if (c.mcp.transport != Transport::stdio && !c.network.enabled)
     fail("mcp.transport {}: an HTTP server is reached through the VM's network, which is disabled",
@@ -261,7 +288,8 @@ json to_json(const RunConfig& c) {
           {"mcp", mcp_to_json(c.mcp)},
           {"restart", c.restart.to_string()},
           {"timeouts", timeouts_to_json(c.timeouts)},
-          {"remove_on_exit", c.remove_on_exit}};
+          {"remove_on_exit", c.remove_on_exit},
+          {"secrets", secrets_to_json(c.secrets)}};
 }
 
 RunConfig parse_run_config(const json& j) {
@@ -294,6 +322,7 @@ vm::VmSpec vm_spec(const RunConfig& c) {
   spec.guest.user = c.process.user;
   spec.guest.hostname = c.process.hostname;
   spec.guest.env_layers = {c.process.image_env, c.process.transport_env, c.process.runtime_env};
+  spec.guest.secret_count = uint32_t(c.secrets.size());  // the values arrive over ctl (guest/protocol.h)
   return spec;
 }
 

@@ -11,7 +11,7 @@
 // Schema history:
 //   1  unversioned (mcpvm 0.1): name/image/args/env/restart/ready_timeout_s/remove_on_exit plus a JSON bag
 //      "vm" {transport, stop_timeout_s, target_port, proxy_port, network_flags (the raw flags), spec}
-//   2  typed sections: machine, process, network, mcp, timeouts
+//   2  typed sections: machine, process, network, mcp, timeouts; later "secrets" (optional, default [])
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -29,6 +29,7 @@
 #include "mcp/tool_policy.h"
 #include "net/request.h"
 #include "runner/restart.h"
+#include "secrets/name.h"
 #include "vm/vm.h"
 
 namespace mcpvm::runner {
@@ -100,6 +101,9 @@ struct RunConfig {
   RestartPolicy restart;
   Timeouts timeouts;
   bool remove_on_exit = false;  // --rm
+  // --secret NAME,target=ENV: references only, never values (resolved at each boot; secrets/delivery.h).
+  // Absent in older configs: none.
+  std::vector<secrets::SecretRef> secrets;
 };
 
 nlohmann::json to_json(const RunConfig& config);

@@ -2,6 +2,8 @@
 
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
 
 #include <cstdlib>
 #include <thread>
@@ -12,6 +14,7 @@
 #include "runner/log_file.h"
 #include "runner/runner_log.h"
 #include "runner/runner_state.h"
+#include "secrets/delivery.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/signal_fd.h"
@@ -56,7 +59,8 @@ VmState initial_state(const VmDir& dir, const RunConfig& config) {
 // the control socket and termination signals. Owns everything the runner process holds.
 class Supervisor {
  public:
-  Supervisor(VmDir dir, RunConfig config) : dir_(std::move(dir)), config_(std::move(config)) {}
+  Supervisor(VmDir dir, RunConfig config, secrets::Delivery secrets)
+      : dir_(std::move(dir)), config_(std::move(config)), secrets_(std::move(secrets)) {}
 
   int run() {
     block_termination_signals();
@@ -65,7 +69,7 @@ class Supervisor {
     state_ = &state;
     LogPump stderr_pump(dir_.server_log());
     LogPump console_pump(dir_.console_log());  // not a file QEMU writes: that one would grow unbounded
-    Booter booter(dir_, config_, state, stderr_pump.vm_side(), console_pump.vm_side());
+    Booter booter(dir_, config_, state, stderr_pump.vm_side(), console_pump.vm_side(), secrets_);
     auto [wake_read, wake_write] = stream_socketpair();
     std::thread signal_watcher([&, fd = wake_read.get()] { watch_signals(termination, fd); });
     {
@@ -177,13 +181,30 @@ class Supervisor {
     Status status = state_->snapshot().status;
     if (!mux || status != Status::running)
       fail("VM {} is not running (status: {})", dir_.name(), to_string(status));
-    bridge_exec(channel, request, *mux);
+    std::vector<std::string> secret_env;
+    if (request.value("secret_env", false)) secret_env = secrets::resolve_env(config_.secrets, secrets_);
+    bridge_exec(channel, request, *mux, std::move(secret_env));
   }
 
   const VmDir dir_;
   const RunConfig config_;
-  RunnerState* state_ = nullptr;  // set for the duration of run()
+  const secrets::Delivery secrets_;  // what the CLI resolved; each boot resolves the references again
+  RunnerState* state_ = nullptr;     // set for the duration of run()
 };
+
+// --- secrets ---
+
+// The Delivery the CLI handed over on kDeliveryFd (secrets/delivery.h), read before anything else and the
+// socket closed; an empty one when the runner was started without it (then a VM with secrets fails to
+// boot, naming them). The runner is made non-dumpable first: another process of the same user can then
+// neither ptrace it nor read its memory or /proc/PID/environ.
+secrets::Delivery receive_secrets() {
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  struct stat st;
+  if (::fstat(secrets::kDeliveryFd, &st) != 0 || !S_ISSOCK(st.st_mode)) return {};
+  UniqueFd fd(secrets::kDeliveryFd);
+  return with_context("receiving the secrets", [&] { return secrets::receive_delivery(fd.get()); });
+}
 
 }  // namespace
 
@@ -209,7 +230,8 @@ int run_runner(const VmDir& dir) {
       note("another runner already owns {}", dir.root().string());
       return 1;
     }
-    return Supervisor(dir, dir.load_config()).run();
+    secrets::Delivery delivery = receive_secrets();
+    return Supervisor(dir, dir.load_config(), std::move(delivery)).run();
   } catch (const std::exception& e) {
     note("fatal: {}", e.what());
     try {

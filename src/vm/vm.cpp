@@ -1,6 +1,7 @@
 #include "vm/vm.h"
 
 #include <fcntl.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/statvfs.h>
@@ -209,6 +210,7 @@ void Vm::send(guest::MsgType type, const std::string& json_payload) {
     else
       fail_errno("sending a control message to the guest");
   }
+  ::explicit_bzero(frame.data(), frame.size());  // a Secrets frame holds secret values
 }
 
 std::string Vm::qemu_errors() const {

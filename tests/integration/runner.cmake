@@ -12,3 +12,8 @@ mcpvm_integration_test(exec
 mcpvm_integration_test(runner_lifecycle_logs_net
   COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/runner_lifecycle.sh ${CMAKE_BINARY_DIR} console_cap network_counters foreground old_config tools
   TIMEOUT 400 LABELS lifecycle)
+
+# Secrets end to end (issue 15): see secrets_test.sh.
+mcpvm_integration_test(secrets
+  COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/secrets_test.sh ${CMAKE_BINARY_DIR}
+  TIMEOUT 600 LABELS lifecycle)

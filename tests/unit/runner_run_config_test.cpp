@@ -218,5 +218,40 @@ TEST(RunConfigMigration, WhatCannotBeBootedIsRefused) {
   EXPECT_THROW(parse_run_config(json::array()), Error);
 }
 
+// --- secrets: references only ---
+
+TEST(RunConfigSecrets, ReferencesRoundTripAndNoValueIsWritten) {
+  RunConfig c = sample();
+  c.secrets = {{"github", "GITHUB_TOKEN"}, {"slack.bot-1", "SLACK_TOKEN"}};
+  json j = to_json(c);
+  ASSERT_TRUE(j.contains("secrets"));
+  EXPECT_EQ(j["secrets"], json::parse(R"([{"name":"github","target":"GITHUB_TOKEN"},
+                                          {"name":"slack.bot-1","target":"SLACK_TOKEN"}])"));
+  RunConfig back = parse_run_config(json::parse(j.dump()));
+  EXPECT_EQ(back.secrets, c.secrets);
+  EXPECT_EQ(vm_spec(back).guest.secret_count, 2u);
+}
+
+TEST(RunConfigSecrets, OlderConfigsHaveNone) {
+  json j = to_json(sample());
+  j.erase("secrets");
+  EXPECT_TRUE(parse_run_config(j).secrets.empty());
+  EXPECT_TRUE(parse_run_config(fixture("v1-stdio.json")).secrets.empty());
+  EXPECT_EQ(vm_spec(parse_run_config(j)).guest.secret_count, 0u);
+}
+
+TEST(RunConfigSecrets, BadReferencesAreRefusedNamingTheEntry) {
+  auto with = [](json refs) { return error_of([&](json& j) { j["secrets"] = refs; }); };
+  EXPECT_NE(with(json::parse(R"([{"name":"a b","target":"X"}])")).find("secrets[0]"), std::string::npos);
+  EXPECT_NE(with(json::parse(R"([{"name":"a","target":"1X"}])")).find("secrets[0]"), std::string::npos);
+  EXPECT_NE(
+      with(json::parse(R"([{"name":"a","target":"X","value":"v"}])")).find("secrets[0].value: unknown key"),
+      std::string::npos);
+  EXPECT_NE(with(json::parse(R"([{"name":"a","target":"X"},{"name":"b","target":"X"}])")).find("same target"),
+            std::string::npos);
+  EXPECT_NE(with(json::parse(R"({"name":"a"})")).find("secrets: expected an array"), std::string::npos);
+  EXPECT_NE(with(json::parse(R"(["a"])")).find("secrets[0]: expected an object"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace mcpvm::runner

@@ -13,12 +13,14 @@
 
 #include "guest/config.h"
 #include "guest/init/ports.h"
+#include "guest/init/secrets.h"
 #include "guest/init/server.h"
 #include "guest/init/system.h"
 #include "guest/init/util.h"
 #include "guest/net/network.h"
 #include "guest/protocol.h"
 #include "guest/runtime_files.h"
+#include "guest/secrets_message.h"
 
 namespace mcpvm::guest {
 namespace {
@@ -54,6 +56,22 @@ void configure_network(const GuestConfig& config) {
   if (config.network.is_object()) net::configure_network(config.network);
 }
 
+// The server's launch plan; its secrets (if any) arrive now over ctl and become the top env layer.
+// run_server wipes plan.env once the server is exec'ed.
+LaunchPlan server_plan(Ports& ports, const GuestConfig& config) {
+  LaunchOverrides secrets;
+  secrets.env = receive_secrets(ports, config.secret_count, std::chrono::seconds(60));
+  if (config.secret_count) console_phase("secrets received");
+  try {
+    LaunchPlan plan = plan_launch(config, config.hostname, secrets);
+    wipe_strings(secrets.env);
+    return plan;
+  } catch (...) {
+    wipe_strings(secrets.env);
+    throw;
+  }
+}
+
 [[noreturn]] void run() {
   UniqueFd sigfd(make_signalfd());
   Ports ports;
@@ -76,7 +94,7 @@ void configure_network(const GuestConfig& config) {
     console_phase("image root mounted");
     configure_network(config);
     console_phase("network configured");
-    LaunchPlan plan = plan_launch(config, config.hostname);
+    LaunchPlan plan = server_plan(ports, config);
     ServerResult result = run_server(plan, ports, sigfd.get(), config);
     nlohmann::json exit_msg = {{"code", result.code},
                                {"signal", result.signal},

@@ -19,6 +19,7 @@
 #include "guest/env.h"
 #include "guest/init/exec.h"
 #include "guest/protocol.h"
+#include "guest/secrets_message.h"
 
 namespace mcpvm::guest {
 
@@ -225,6 +226,7 @@ LaunchPlan plan_launch(const GuestConfig& config, const std::string& hostname,
   auto layers = config.env_layers;
   if (!overrides.env.empty()) layers.push_back(overrides.env);
   plan.env = merge_env(layers);
+  if (!overrides.env.empty()) wipe_strings(layers.back());  // may be secrets: no stray copy stays behind
   set_default_env(plan.env, "PATH", kDefaultPath);
   set_default_env(plan.env, "HOSTNAME", hostname);
   set_default_env(plan.env, "HOME", plan.user.home);
@@ -246,10 +248,11 @@ void send_ctl(Ports& ports, int type, const std::string& json_payload) {
     console("cannot write to the ctl port");
 }
 
-ServerResult run_server(const LaunchPlan& plan, Ports& ports, int sigfd,
+ServerResult run_server(LaunchPlan& plan, Ports& ports, int sigfd,
                         [[maybe_unused]] const GuestConfig& config) {
   Pipe in = make_pipe(), out = make_pipe(), err = make_pipe();
   pid_t server = spawn_process(plan, in.read.get(), out.write.get(), err.write.get());
+  wipe_strings(plan.env);  // the server has its environment; the init keeps no copy of its secrets
   in.read.reset();
   out.write.reset();
   err.write.reset();

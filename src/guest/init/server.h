@@ -48,8 +48,9 @@ struct ServerResult {
 
 // Starts the server (sends Ready on the ctl port once exec succeeded), relays until the server exited
 // and its output is drained (leftover processes are killed after config.drain_timeout_ms), then returns.
+// plan.env is wiped once the server is exec'ed (it may hold secrets).
 // `sigfd` is a signalfd for SIGCHLD/SIGTERM/SIGINT/SIGHUP, blocked in init.
-ServerResult run_server(const LaunchPlan& plan, Ports& ports, int sigfd, const GuestConfig& config);
+ServerResult run_server(LaunchPlan& plan, Ports& ports, int sigfd, const GuestConfig& config);
 
 // Sends a control frame (blocking until written).
 void send_ctl(Ports& ports, int type, const std::string& json_payload);
