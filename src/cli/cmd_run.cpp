@@ -23,6 +23,7 @@
 #include "runner/names.h"
 #include "runner/probe.h"
 #include "runner/run_config.h"
+#include "runner/volumes.h"
 #include "util/error.h"
 #include "util/fd.h"
 #include "util/fs.h"
@@ -63,6 +64,7 @@ struct RunOptions {
   uint16_t target_port = 0;  // 0: the user's -e MCP_PORT, else kDefaultTargetPort
   uint16_t proxy_port = 0;   // our endpoint's port on 127.0.0.1; 0: a free one
   net::NetworkFlags net;     // none given = the "network" profile (egress, no host loopback)
+  std::vector<std::string> volumes;  // -v/--volume specs (vm/volume.h)
 };
 
 constexpr uint16_t kDefaultTargetPort = 8080;  // ToolHive's default for HTTP servers in containers
@@ -197,7 +199,10 @@ runner::RunConfig config_from_flags(const RunOptions& o) {
         "the guest): drop --network none, or use --transport stdio",
         o.transport);
   if (o.proxy_port && !o.foreground) check_proxy_port_free(o.proxy_port);
+  c.volumes = runner::build_volumes(o.volumes, o.net.permission_profile, std::filesystem::current_path());
   c.machine.tcg_tb_mib = tcg_tb_mib_from_env();
+  // Another QEMU (a build of one's own, or bench/volume's wrapper that swaps 9p for virtiofs).
+  if (const char* qemu = std::getenv("MCPVM_QEMU"); qemu && *qemu) c.machine.qemu_binary = qemu;
   // A debugging knob, as Firecracker's boot_args: e.g. MCPVM_KERNEL_APPEND="initcall_debug printk.time=1".
   if (const char* extra = std::getenv("MCPVM_KERNEL_APPEND"); extra && *extra)
     c.machine.extra_cmdline = extra;
@@ -307,14 +312,17 @@ const Command kRun{
                      "Port of the MCP endpoint on 127.0.0.1 (default: a free one)")
           ->check(CLI::Range(1, 65535));
       add_network_flags(app, o->net);
+      app.add_option("-v,--volume", o->volumes,
+                     "Share a host directory: PATH, HOST:GUEST or HOST:GUEST:ro (read-only, enforced by the host)");
       app.add_option("image", o->image, "Image reference or digest")->required();
       app.add_option("args", o->args, "Arguments replacing the image's Cmd (after --)");
       app.footer(
           "Examples:\n"
           "  mcpvm run --foreground busybox:1 -- echo hello\n"
           "  mcpvm run --foreground -e TOKEN=x --memory 1024 mcp/fetch:1\n"
+          "  mcpvm run -v ~/notes:/data:ro -v ./out:/out mcp/filesystem:1 -- /data /out\n"
           "Environment: MCPVM_ACCEL=auto|kvm|tcg, MCPVM_KERNEL, MCPVM_BOOT_TIMEOUT (seconds), "
-          "MCPVM_KERNEL_APPEND (extra kernel command-line words, for debugging), MCPVM_TCG_TB_MIB (cap on "
+          "MCPVM_KERNEL_APPEND (extra kernel command-line words, for debugging), MCPVM_QEMU (the QEMU binary), MCPVM_TCG_TB_MIB (cap on "
           "TCG's code cache: less memory per VM, slower JIT-heavy servers).");
       return [o]() -> int { return o->foreground ? run_foreground(*o) : run_detached(*o); };
     }};

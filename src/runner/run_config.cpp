@@ -126,6 +126,32 @@ Timeouts timeouts_from_json(JsonFields f) {
   return t;
 }
 
+// --- volumes ---
+
+json volumes_to_json(const std::vector<vm::Volume>& volumes) {
+  json out = json::array();
+  for (const auto& v : volumes)
+    out.push_back({{"host", v.host.string()}, {"guest", v.guest}, {"read_only", v.read_only}});
+  return out;
+}
+
+// The saved host path is used as it is (canonicalised at `run`); the guest path is checked again.
+std::vector<vm::Volume> volumes_from_json(const json& array) {
+  std::vector<vm::Volume> volumes;
+  for (size_t i = 0; i < array.size(); ++i) {
+    JsonFields f(array[i], fmt::format("volumes[{}]", i));
+    vm::Volume v;
+    v.host = f.required<std::string>("host");
+    if (!v.host.is_absolute()) fail("{}: must be absolute", f.key_path("host"));
+    v.guest = with_context(f.key_path("guest"),
+                           [&] { return vm::normalize_guest_path(f.required<std::string>("guest")); });
+    v.read_only = f.required<bool>("read_only");
+    f.finish();
+    vm::add_volume(volumes, v);
+  }
+  return volumes;
+}
+
 RunConfig parse_v2(const json& j) {
   JsonFields f(j, "");
   RunConfig c;
@@ -140,6 +166,7 @@ RunConfig parse_v2(const json& j) {
       with_context("restart", [&] { return RestartPolicy::parse(f.required<std::string>("restart")); });
   c.timeouts = timeouts_from_json(f.object("timeouts"));
   c.remove_on_exit = f.get<bool>("remove_on_exit", false);
+  c.volumes = volumes_from_json(f.array("volumes"));
   f.finish();
   if (c.mcp.transport != Transport::stdio && !c.network.enabled)
     fail("mcp.transport {}: an HTTP server is reached through the VM's network, which is disabled",
@@ -227,7 +254,8 @@ json to_json(const RunConfig& c) {
           {"mcp", mcp_to_json(c.mcp)},
           {"restart", c.restart.to_string()},
           {"timeouts", timeouts_to_json(c.timeouts)},
-          {"remove_on_exit", c.remove_on_exit}};
+          {"remove_on_exit", c.remove_on_exit},
+          {"volumes", volumes_to_json(c.volumes)}};
 }
 
 RunConfig parse_run_config(const json& j) {
@@ -260,6 +288,7 @@ vm::VmSpec vm_spec(const RunConfig& c) {
   spec.guest.user = c.process.user;
   spec.guest.hostname = c.process.hostname;
   spec.guest.env_layers = {c.process.image_env, c.process.transport_env, c.process.runtime_env};
+  spec.volumes = c.volumes;
   return spec;
 }
 

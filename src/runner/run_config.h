@@ -11,7 +11,7 @@
 // Schema history:
 //   1  unversioned (mcpvm 0.1): name/image/args/env/restart/ready_timeout_s/remove_on_exit plus a JSON bag
 //      "vm" {transport, stop_timeout_s, target_port, proxy_port, network_flags (the raw flags), spec}
-//   2  typed sections: machine, process, network, mcp, timeouts
+//   2  typed sections: machine, process, network, mcp, timeouts; later "volumes" (absent: none)
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -85,6 +85,7 @@ struct RunConfig {
   RestartPolicy restart;
   Timeouts timeouts;
   bool remove_on_exit = false;  // --rm
+  std::vector<vm::Volume> volumes;  // -v and the permission profile's read/write (vm/volume.h)
 };
 
 nlohmann::json to_json(const RunConfig& config);

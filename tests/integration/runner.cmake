@@ -12,3 +12,8 @@ mcpvm_integration_test(exec
 mcpvm_integration_test(runner_lifecycle_logs_net
   COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/runner_lifecycle.sh ${CMAKE_BINARY_DIR} console_cap network_counters foreground old_config
   TIMEOUT 400 LABELS lifecycle)
+
+# Volumes (virtio-9p) under TCG: see run_volumes.sh.
+mcpvm_integration_test(run_volumes
+  COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/run_volumes.sh ${CMAKE_BINARY_DIR}
+  TIMEOUT 600 LABELS "volumes;vm")

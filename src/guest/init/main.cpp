@@ -16,6 +16,7 @@
 #include "guest/init/server.h"
 #include "guest/init/system.h"
 #include "guest/init/util.h"
+#include "guest/init/volumes.h"
 #include "guest/net/network.h"
 #include "guest/protocol.h"
 #include "guest/runtime_files.h"
@@ -72,11 +73,13 @@ void configure_network(const GuestConfig& config) {
     switch_to_image_root(config);
     provide_missing_runtime_files(config.hostname);
     mount_late();
+    mount_volumes(config.mounts);
     set_hostname(config.hostname);
     console_phase("image root mounted");
     configure_network(config);
     console_phase("network configured");
     LaunchPlan plan = plan_launch(config, config.hostname);
+    hand_volumes_to(config.mounts, plan.user.uid, plan.user.gid);
     ServerResult result = run_server(plan, ports, sigfd.get(), config);
     nlohmann::json exit_msg = {{"code", result.code},
                                {"signal", result.signal},
