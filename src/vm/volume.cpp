@@ -56,7 +56,7 @@ std::string normalize_guest_path(std::string_view guest) {
     out += "/";
     out += part;
   }
-  if (out.empty()) out = "/";
+  if (out.empty()) out.push_back('/');  // (not = "/": GCC 12 warns -Wrestrict on that assignment)
   if (owned_by_init(out))
     fail("guest path {} is not allowed: /, /proc, /sys, /dev and /mcpvm belong to the VM's init", out);
   return out;

@@ -3,6 +3,8 @@
 #   refused  bad specs fail with one-line errors before any boot (nothing created, no process)
 #   ro       the guest (root) reads; every kind of write fails, also after `mount -o remount,rw`; the host
 #            tree is byte-identical afterwards (tests/fixtures/tree_hash.py)
+#   hostonly the same writes against a volume the guest mounted read-write but QEMU serves readonly=on
+#            (tests/fixtures/qemu-force-readonly.sh): the host's enforcement alone stops them all
 #   rw       a non-root server user (uid 1000) creates, modifies and deletes; the host sees it, owned by the
 #            invoking user
 #   escape   symlinks planted by the host before start and by the guest (to /etc, .., an absolute host path)
@@ -19,7 +21,7 @@ src=${MCPVM_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 source "$src/tests/integration/vm_test_lib.sh"
 vm_test_setup vol
 export MCPVM_ACCEL=${MCPVM_ACCEL:-tcg}
-scenarios=${*:-refused ro rw escape profile detached}
+scenarios=${*:-refused ro hostonly rw escape profile detached}
 me=$(id -u)
 
 # --- fixtures: busybox + the demo MCP server + vol-probe (setxattr), as a squashfs ------------------------
@@ -53,11 +55,12 @@ for d in ro rw; do  # symlinks planted by the host before start
   ln -s "$work/outside" "$work/$d/h-abs"
 done
 
+net=(--network none)  # the VMs need no network (a profile file needs one: scenario_profile)
 # run_fg NAME CONFIG SCRIPT [run options...]: a foreground run; output in $work/NAME.out, exit code in NAME.rc
 run_fg() {
   local name=$1 config=$2 script=$3 rc=0 t0=$SECONDS
   shift 3
-  "$mcpvm" run --foreground --network none --rootfs "$work/img.sqfs" --image-config "$work/$config" "$@" x -- \
+  "$mcpvm" run --foreground "${net[@]}" --rootfs "$work/img.sqfs" --image-config "$work/$config" "$@" x -- \
     "$script" >"$work/$name.out" 2>"$work/$name.err" </dev/null || rc=$?
   echo "$rc" >"$work/$name.rc"
   log "$name: exit $rc in $((SECONDS - t0)) s"
@@ -121,6 +124,7 @@ try setxattr "vol-probe setxattr /ro/a.txt"
 try write-via-link "echo x > /ro/h-up/ro/new-via-up"
 }
 ops
+# The server has the docker default capabilities (no CAP_SYS_ADMIN): refused here; hostonly covers a rw mount.
 if mount -o remount,rw /ro 2>/dev/null; then echo "remount: guest allowed it"; else echo "remount: refused"; fi
 echo "after remount: $(grep " /ro " /proc/mounts)"
 ops | sed "s/^/after-remount /"
@@ -136,10 +140,24 @@ scenario_ro() {
   check 'has ro "read: ro-content ro-b"' "ro: the guest reads the files"
   check 'grep -q "mounted: .* ro," "$work/ro.out"' "ro: mounted read-only in the guest (MS_RDONLY)"
   check '[ "$(grep -c "^DENIED " "$work/ro.out")" = 18 ]' "ro: all 18 writes denied"
-  check '[ "$(grep -c "^after-remount DENIED " "$work/ro.out")" = 18 ]' "ro: all 18 denied after a remount attempt"
+  check 'has ro "remount: refused"' "ro: the server cannot remount (no CAP_SYS_ADMIN)"
+  check '[ "$(grep -c "^after-remount DENIED " "$work/ro.out")" = 18 ]' "ro: all 18 denied after the remount attempt"
   check '! grep -q WROTE "$work/ro.out"' "ro: no write succeeded: $(grep WROTE "$work/ro.out" | tr '\n' ' ')"
   check 'has ro "read again: ro-content"' "ro: still readable"
   check '[ "$before" = "$after" ]' "ro: the host tree is byte-identical (tree_hash)"
+}
+
+scenario_hostonly() {
+  log "== hostonly: the guest mounts the volume read-write, QEMU alone refuses every write"
+  local before
+  before=$(hash_tree "$work/ro")
+  MCPVM_QEMU=$src/tests/fixtures/qemu-force-readonly.sh run_fg hostonly root.json "$ro_script" -v "$work/ro:/ro"
+  check '[ "$(cat "$work/hostonly.rc")" = 0 ]' "hostonly: the run succeeded: $(cat "$work/hostonly.err")"
+  check 'grep -q "mounted: .* rw," "$work/hostonly.out"' "hostonly: the guest mount is read-write"
+  check 'has hostonly "read: ro-content ro-b"' "hostonly: the guest reads the files"
+  check '[ "$(grep -c "^DENIED " "$work/hostonly.out")" = 18 ]' "hostonly: all 18 writes denied by QEMU"
+  check '! grep -q WROTE "$work/hostonly.out"' "hostonly: no write succeeded: $(grep WROTE "$work/hostonly.out" | tr '\n' ' ')"
+  check '[ "$before" = "$(hash_tree "$work/ro")" ]' "hostonly: the host tree is byte-identical (tree_hash)"
 }
 
 rw_script='set -e
@@ -235,7 +253,7 @@ scenario_profile() {
   cat >"$work/profile.json" <<J
 {"read": ["$work/p-ro:/pro", "$work/p-up:/up"], "write": ["$work/p-rw:/prw"]}
 J
-  local before
+  local before net=()
   before=$(hash_tree "$work/p-ro")
   run_fg profile app.json 'cat /pro/r.txt; echo x > /pro/no.txt 2>/dev/null && echo RO-WROTE; echo w > /prw/w.txt; echo u > /up/u.txt; echo PROFILE-DONE' \
     --permission-profile "$work/profile.json" -v "$work/p-up:/up"
