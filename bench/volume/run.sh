@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/volume (issue 14, docs/volumes.md): a shared host directory through virtio-9p (mcpvm's volumes, with
 # the 9p cache modes mmap (what mcpvm mounts) and loose) and through virtiofs (Debian's C virtiofsd, via
-# qemu-virtiofs.sh), against the same files in the image's overlay rootfs and on the host itself, same run.
+# qemu-bench.py), against the same files in the image's overlay rootfs and on the host itself, same run.
 # Workloads: sequential read of a 64 MiB file, create 500 small files, an `ls -lR` stat walk of a 10,000-file
 # tree, node `require` of a 1,000-module tree. ROUNDS rounds per variant in one boot; medians and minima in ms.
 #
@@ -58,7 +58,6 @@ node_bin=$(readlink -f "$(command -v node)")
 cp "$node_bin" "$rootfs/bin/node"
 for lib in $(ldd "$node_bin" | grep -o '/[^ ]*'); do mkdir -p "$rootfs$(dirname "$lib")"; cp -L "$lib" "$rootfs$lib"; done
 kmods=${MCPVM_KERNEL_MODULES:-$(ls -d /var/lib/mcpvm/kernel/current/lib/modules/* | head -1)}
-mkdir -p "$rootfs/kmod" && cp "$kmods/kernel/fs/fuse/fuse.ko" "$kmods/kernel/fs/fuse/virtiofs.ko" "$rootfs/kmod/"
 cp -a "$data" "$rootfs/bench"
 cp "$work/workload.sh" "$rootfs/workload.sh"
 mksquashfs "$rootfs" "$work/img.sqfs" -quiet -noappend -all-root >/dev/null
@@ -76,12 +75,11 @@ results=$work/results
   # The host itself, with the same busybox shell.
   busybox sh -c ". $work/workload.sh; run host $data $rounds"
   guest "run overlay /bench $rounds" | grep -o 'R .*' || true
-  guest "run 9p-mmap /share $rounds; umount /share;
-    mount -t 9p -o trans=virtio,version=9p2000.L,msize=524288,cache=loose mcpvm0 /share && run 9p-loose /share $rounds" \
-    -v "$data:/share" | grep -o 'R .*' || true
-  MCPVM_QEMU=$here/qemu-virtiofs.sh MCPVM_BENCH_VIRTIOFS_DIR=$data \
-    guest "insmod /kmod/fuse.ko; insmod /kmod/virtiofs.ko; mkdir -p /vfs && mount -t virtiofs vfs /vfs && run virtiofs /vfs $rounds" \
-    | grep -o 'R .*' || true
+  guest "run 9p-mmap /share $rounds" -v "$data:/share" | grep -o 'R .*' || true
+  for variant in 9p-loose virtiofs; do
+    MCPVM_QEMU=$here/qemu-bench.py MCPVM_BENCH_VOLUME=$variant MCPVM_BENCH_KMODS=$kmods/kernel/fs/fuse \
+      guest "run $variant /share $rounds" -v "$data:/share" | grep -o 'R .*' || true
+  done
 } | tee "$results" >&2
 python3 - "$results" <<'PY'
 import collections, statistics, sys

@@ -36,7 +36,9 @@ nlohmann::json volumes_record(const runner::VmDir& dir) {
   nlohmann::json out = nlohmann::json::array();
   try {
     for (const auto& v : dir.load_config().volumes)
-      out.push_back({{"host", v.host.string()}, {"guest", v.guest}, {"mode", v.read_only ? "ro" : "rw"},
+      out.push_back({{"host", v.host.string()},
+                     {"guest", v.guest},
+                     {"mode", v.read_only ? "ro" : "rw"},
                      {"enforced", vm::volume_enforcement(v)}});
   } catch (const Error&) {
     // config_error already says why

@@ -64,7 +64,8 @@ struct RunOptions {
   uint16_t target_port = 0;  // 0: the user's -e MCP_PORT, else kDefaultTargetPort
   uint16_t proxy_port = 0;   // our endpoint's port on 127.0.0.1; 0: a free one
   net::NetworkFlags net;     // none given = the "network" profile (egress, no host loopback)
-  std::vector<std::string> volumes;  // -v/--volume specs (vm/volume.h)
+  // -v/--volume specs, checked with the profile's read/write entries (runner/volumes.h).
+  std::vector<std::string> volumes;
 };
 
 constexpr uint16_t kDefaultTargetPort = 8080;  // ToolHive's default for HTTP servers in containers
@@ -312,8 +313,9 @@ const Command kRun{
                      "Port of the MCP endpoint on 127.0.0.1 (default: a free one)")
           ->check(CLI::Range(1, 65535));
       add_network_flags(app, o->net);
-      app.add_option("-v,--volume", o->volumes,
-                     "Share a host directory: PATH, HOST:GUEST or HOST:GUEST:ro (read-only, enforced by the host)");
+      app.add_option(
+          "-v,--volume", o->volumes,
+          "Share a host directory: PATH, HOST:GUEST or HOST:GUEST:ro (read-only, enforced by the host)");
       app.add_option("image", o->image, "Image reference or digest")->required();
       app.add_option("args", o->args, "Arguments replacing the image's Cmd (after --)");
       app.footer(
@@ -322,8 +324,8 @@ const Command kRun{
           "  mcpvm run --foreground -e TOKEN=x --memory 1024 mcp/fetch:1\n"
           "  mcpvm run -v ~/notes:/data:ro -v ./out:/out mcp/filesystem:1 -- /data /out\n"
           "Environment: MCPVM_ACCEL=auto|kvm|tcg, MCPVM_KERNEL, MCPVM_BOOT_TIMEOUT (seconds), "
-          "MCPVM_KERNEL_APPEND (extra kernel command-line words, for debugging), MCPVM_QEMU (the QEMU binary), MCPVM_TCG_TB_MIB (cap on "
-          "TCG's code cache: less memory per VM, slower JIT-heavy servers).");
+          "MCPVM_KERNEL_APPEND (extra kernel command-line words, for debugging), MCPVM_TCG_TB_MIB (cap on "
+          "TCG's code cache: less memory per VM, slower JIT-heavy servers), MCPVM_QEMU (the QEMU binary).");
       return [o]() -> int { return o->foreground ? run_foreground(*o) : run_detached(*o); };
     }};
 

@@ -18,14 +18,19 @@ inline constexpr const char* kModulesDir = "/mcpvm/modules";
 
 // A host directory shared over virtio-9p, mounted by the init after the image root (vm/volume.h).
 struct GuestMount {
-  std::string tag;      // the 9p mount tag (the "device" of mount(2))
-  std::string path;     // absolute, normalised by the host; created in the overlay if missing
+  std::string tag;   // the 9p mount tag (the "device" of mount(2))
+  std::string path;  // absolute, normalised by the host; created in the overlay if missing
   bool read_only = false;
-  std::string options;  // the 9p mount data ("trans=virtio,...")
+  std::string options;        // the mount data ("trans=virtio,...")
+  std::string fstype = "9p";  // (bench/volume mounts virtiofs through the same path)
 };
 
 inline void to_json(nlohmann::json& j, const GuestMount& m) {
-  j = nlohmann::json{{"tag", m.tag}, {"path", m.path}, {"read_only", m.read_only}, {"options", m.options}};
+  j = nlohmann::json{{"tag", m.tag},
+                     {"path", m.path},
+                     {"read_only", m.read_only},
+                     {"options", m.options},
+                     {"fstype", m.fstype}};
 }
 
 inline void from_json(const nlohmann::json& j, GuestMount& m) {
@@ -33,6 +38,7 @@ inline void from_json(const nlohmann::json& j, GuestMount& m) {
   m.path = j.at("path").get<std::string>();
   m.read_only = j.at("read_only").get<bool>();
   m.options = j.at("options").get<std::string>();
+  m.fstype = j.value("fstype", std::string("9p"));
 }
 
 struct GuestConfig {

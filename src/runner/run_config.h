@@ -84,7 +84,7 @@ struct RunConfig {
   McpConfig mcp;
   RestartPolicy restart;
   Timeouts timeouts;
-  bool remove_on_exit = false;  // --rm
+  bool remove_on_exit = false;      // --rm
   std::vector<vm::Volume> volumes;  // -v and the permission profile's read/write (vm/volume.h)
 };
 

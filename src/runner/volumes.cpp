@@ -5,7 +5,8 @@
 
 namespace mcpvm::runner {
 
-std::vector<vm::Volume> build_volumes(const std::vector<std::string>& specs, const std::string& permission_profile,
+std::vector<vm::Volume> build_volumes(const std::vector<std::string>& specs,
+                                      const std::string& permission_profile,
                                       const std::filesystem::path& cwd) {
   std::vector<vm::Volume> volumes;
   for (const auto& spec : specs)

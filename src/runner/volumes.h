@@ -12,7 +12,8 @@ namespace mcpvm::runner {
 
 // permission_profile: --permission-profile as given ("", "none", "network" or a JSON file). Relative host
 // paths are taken against cwd. Throws Error with a one-line message naming the offending spec.
-std::vector<vm::Volume> build_volumes(const std::vector<std::string>& specs, const std::string& permission_profile,
+std::vector<vm::Volume> build_volumes(const std::vector<std::string>& specs,
+                                      const std::string& permission_profile,
                                       const std::filesystem::path& cwd);
 
 }  // namespace mcpvm::runner

@@ -61,16 +61,18 @@ std::string qemu_opt_escape(const std::string& value) {
 }
 
 // One 9p server per volume (docs/volumes.md, docs/SECURITY.md). mapped-xattr: files the guest creates
-// belong to QEMU's user (the invoking user) on the host, with the guest's owner and mode kept in user.virtfs.*
-// xattrs, so no guest uid, setuid bit or device node ever reaches the host as such. multidevs=remap: a share
-// spanning host filesystems gets distinct inode numbers in the guest. readonly=on: QEMU refuses every change.
+// belong to QEMU's user (the invoking user) on the host, with the guest's owner and mode kept in
+// user.virtfs.* xattrs, so no guest uid, setuid bit or device node ever reaches the host as such.
+// multidevs=remap: a share spanning host filesystems gets distinct inode numbers in the guest. readonly=on:
+// QEMU refuses every change.
 void add_volume_args(std::vector<std::string>& a, const std::vector<Volume>& volumes) {
   for (size_t i = 0; i < volumes.size(); ++i) {
     const Volume& v = volumes[i];
-    a.insert(a.end(), {"-fsdev",
-                       fmt::format("local,id=vol{},path={},security_model=mapped-xattr,multidevs=remap{}", i,
-                                   qemu_opt_escape(v.host.string()), v.read_only ? ",readonly=on" : ""),
-                       "-device", fmt::format("virtio-9p-device,fsdev=vol{},mount_tag={}", i, volume_tag(i))});
+    a.insert(a.end(),
+             {"-fsdev",
+              fmt::format("local,id=vol{},path={},security_model=mapped-xattr,multidevs=remap{}", i,
+                          qemu_opt_escape(v.host.string()), v.read_only ? ",readonly=on" : ""),
+              "-device", fmt::format("virtio-9p-device,fsdev=vol{},mount_tag={}", i, volume_tag(i))});
   }
 }
 

@@ -21,8 +21,8 @@ constexpr const char* kMountOptions = "trans=virtio,version=9p2000.L,msize=52428
 
 bool owned_by_init(const std::string& guest) {
   for (std::string_view top : {"/proc", "/sys", "/dev", "/mcpvm"})
-    if (guest == top || (guest.size() > top.size() && guest.compare(0, top.size(), top) == 0 &&
-                         guest[top.size()] == '/'))
+    if (guest == top ||
+        (guest.size() > top.size() && guest.compare(0, top.size(), top) == 0 && guest[top.size()] == '/'))
       return true;
   return guest == "/";
 }
@@ -41,8 +41,7 @@ void check_user_xattrs(const fs::path& host) {
 }  // namespace
 
 std::string normalize_guest_path(std::string_view guest) {
-  if (guest.empty() || guest.front() != '/')
-    fail("guest path {:?} must be absolute (start with /)", guest);
+  if (guest.empty() || guest.front() != '/') fail("guest path {:?} must be absolute (start with /)", guest);
   if (guest.find_first_of(std::string_view("\0\n\r\t", 4)) != std::string_view::npos)
     fail("guest path {:?} contains a control character", guest);
   std::string out;
@@ -63,30 +62,32 @@ std::string normalize_guest_path(std::string_view guest) {
 }
 
 Volume parse_volume_spec(std::string_view spec, const fs::path& cwd) {
-    std::vector<std::string_view> parts;
-    for (size_t pos = 0;;) {
-      size_t colon = spec.find(':', pos);
-      parts.push_back(spec.substr(pos, colon == std::string_view::npos ? colon : colon - pos));
-      if (colon == std::string_view::npos) break;
-      pos = colon + 1;
-    }
-    if (parts.size() > 3 || (parts.size() == 3 && parts[2] != "ro"))
-      fail("expected PATH, HOST:GUEST or HOST:GUEST:ro");
-    Volume v;
-    v.read_only = parts.size() == 3;
-    std::string_view host = parts[0];
-    std::string_view guest = parts.size() == 1 ? parts[0] : parts[1];
-    if (host.empty()) fail("the host path is empty");
-    if (host.find('\0') != std::string_view::npos) fail("the host path contains a NUL byte");
-    fs::path absolute = fs::path(host).is_absolute() ? fs::path(host) : cwd / fs::path(host);
-    std::error_code ec;
-    v.host = fs::canonical(absolute, ec);
-    if (ec) fail("host path {}: {} (it must exist)", absolute.string(), ec.message());
-    if (!fs::is_directory(v.host, ec)) fail("host path {} is not a directory (9p shares directories)", v.host.string());
-    // A one-component form names the guest path after the host path as written (made absolute).
-    v.guest = normalize_guest_path(parts.size() == 1 ? absolute.lexically_normal().string() : std::string(guest));
-    if (!v.read_only) check_user_xattrs(v.host);
-    return v;
+  std::vector<std::string_view> parts;
+  for (size_t pos = 0;;) {
+    size_t colon = spec.find(':', pos);
+    parts.push_back(spec.substr(pos, colon == std::string_view::npos ? colon : colon - pos));
+    if (colon == std::string_view::npos) break;
+    pos = colon + 1;
+  }
+  if (parts.size() > 3 || (parts.size() == 3 && parts[2] != "ro"))
+    fail("expected PATH, HOST:GUEST or HOST:GUEST:ro");
+  Volume v;
+  v.read_only = parts.size() == 3;
+  std::string_view host = parts[0];
+  std::string_view guest = parts.size() == 1 ? parts[0] : parts[1];
+  if (host.empty()) fail("the host path is empty");
+  if (host.find('\0') != std::string_view::npos) fail("the host path contains a NUL byte");
+  fs::path absolute = fs::path(host).is_absolute() ? fs::path(host) : cwd / fs::path(host);
+  std::error_code ec;
+  v.host = fs::canonical(absolute, ec);
+  if (ec) fail("host path {}: {} (it must exist)", absolute.string(), ec.message());
+  if (!fs::is_directory(v.host, ec))
+    fail("host path {} is not a directory (9p shares directories)", v.host.string());
+  // A one-component form names the guest path after the host path as written (made absolute).
+  v.guest =
+      normalize_guest_path(parts.size() == 1 ? absolute.lexically_normal().string() : std::string(guest));
+  if (!v.read_only) check_user_xattrs(v.host);
+  return v;
 }
 
 void add_volume(std::vector<Volume>& volumes, const Volume& v) {
@@ -101,7 +102,9 @@ void add_volume(std::vector<Volume>& volumes, const Volume& v) {
   volumes.push_back(v);
 }
 
-std::string volume_tag(size_t index) { return fmt::format("mcpvm{}", index); }
+std::string volume_tag(size_t index) {
+  return fmt::format("mcpvm{}", index);
+}
 
 std::vector<guest::GuestMount> guest_mounts(const std::vector<Volume>& volumes) {
   std::vector<guest::GuestMount> mounts;

@@ -133,7 +133,9 @@ TEST(RunConfig, StrictParsingNamesTheKey) {
   EXPECT_EQ(error_of([](json& j) { j["volumes"][0]["mode"] = "ro"; }), "volumes[0].mode: unknown key");
   EXPECT_EQ(error_of([](json& j) { j["volumes"][0].erase("read_only"); }), "volumes[0].read_only: missing");
   EXPECT_EQ(error_of([](json& j) { j["volumes"][1]["host"] = "out"; }), "volumes[1].host: must be absolute");
-  EXPECT_EQ(error_of([](json& j) { j["volumes"][1]["guest"] = "/proc"; }).find("volumes[1].guest: guest path /proc"),
+  EXPECT_EQ(error_of([](json& j) {
+              j["volumes"][1]["guest"] = "/proc";
+            }).find("volumes[1].guest: guest path /proc"),
             0u);
   EXPECT_EQ(error_of([](json& j) { j["volumes"] = json::object(); }), "volumes: expected an array");
 }

@@ -35,7 +35,8 @@ class Volumes : public ::testing::Test {
 
 TEST_F(Volumes, ProfileEntriesBecomeMounts) {
   auto v = build_volumes({"c:/c"}, profile(R"({"read": ["a:/a"], "write": ["b:/b"],
-      "network": {"outbound": {"insecure_allow_all": true}}})"), dir);
+      "network": {"outbound": {"insecure_allow_all": true}}})"),
+                         dir);
   ASSERT_EQ(v.size(), 3u);
   EXPECT_EQ(v[0].guest, "/c");
   EXPECT_FALSE(v[0].read_only);
@@ -69,7 +70,9 @@ TEST_F(Volumes, ErrorsNameTheEntry) {
   };
   EXPECT_EQ(error_of({"a:/a:rw:ro"}, "").find("--volume \"a:/a:rw:ro\": expected PATH"), 0u);
   std::string p = profile(R"({"write": ["a:/a:ro"]})");
-  EXPECT_EQ(error_of({}, p), "permission profile " + p + ": write \"a:/a:ro\": a writable entry cannot end in :ro (list it under \"read\")");
+  EXPECT_EQ(error_of({}, p),
+            "permission profile " + p +
+                ": write \"a:/a:ro\": a writable entry cannot end in :ro (list it under \"read\")");
   p = profile(R"({"read": ["missing:/m"]})");
   EXPECT_EQ(error_of({}, p).find("permission profile " + p + ": read \"missing:/m\": host path"), 0u);
   EXPECT_EQ(error_of({"a:/x", "b:/x"}, "").find("--volume \"b:/x\": two volumes at guest path /x"), 0u);

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 
 #include "util/error.h"
 #include "vm/vm.h"
@@ -75,8 +76,8 @@ TEST_F(VolumeSpec, BadSpecsAreRefusedWithOneLine) {
   EXPECT_NE(error_of("data:d").find("must be absolute"), std::string::npos);
   EXPECT_NE(error_of(":/d").find("host path is empty"), std::string::npos);
   EXPECT_NE(error_of("data:/a/../etc").find("'..'"), std::string::npos);
-  for (const char* over : {"data:/", "data:/proc", "data:/proc/x", "data:/sys", "data:/dev/shm", "data:/mcpvm",
-                           "data:/mcpvm/modules", "data://proc/"})
+  for (const char* over : {"data:/", "data:/proc", "data:/proc/x", "data:/sys", "data:/dev/shm",
+                           "data:/mcpvm", "data:/mcpvm/modules", "data://proc/"})
     EXPECT_NE(error_of(over).find("is not allowed"), std::string::npos) << over;
   EXPECT_EQ(error_of("data:/procfs"), "(accepted)");  // only the directories themselves and below
   EXPECT_EQ(error_of("data:/devices"), "(accepted)");
@@ -93,7 +94,7 @@ TEST_F(VolumeSpec, DuplicateTargetsWriteUpgradesRead) {
   add_volume(v, parse_volume_spec("data:/d:ro", dir));  // a later read does not downgrade
   EXPECT_FALSE(v[0].read_only);
   EXPECT_THROW(add_volume(v, parse_volume_spec("data/sub:/d", dir)), Error);  // another host dir, same target
-  add_volume(v, parse_volume_spec("data/sub:/d/sub:ro", dir));  // nested is fine
+  add_volume(v, parse_volume_spec("data/sub:/d/sub:ro", dir));                // nested is fine
   EXPECT_EQ(v.size(), 2u);
 }
 

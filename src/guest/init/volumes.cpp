@@ -29,7 +29,7 @@ void mount_volumes(const std::vector<GuestMount>& mounts) {
       throw SetupError("bad volume path in config: " + m.path);
     make_mount_point(m.path);
     unsigned long flags = MS_NOSUID | MS_NODEV | (m.read_only ? MS_RDONLY : 0);
-    if (::mount(m.tag.c_str(), m.path.c_str(), "9p", flags, m.options.c_str()) != 0)
+    if (::mount(m.tag.c_str(), m.path.c_str(), m.fstype.c_str(), flags, m.options.c_str()) != 0)
       fail_sys("mounting volume " + m.tag + " on " + m.path);
   }
 }
