@@ -14,7 +14,7 @@ src=$(cd "$here/../.." && pwd)
 export MCPVM_ACCEL=${MCPVM_ACCEL:-tcg} MCPVM_BIN_DIR=$build/bin
 work=$(mktemp -d /tmp/mcpvm-bench-vol-XXXXXX)
 export MCPVM_HOME=$work/home
-trap 'pkill -9 -f -- "$work/" 2>/dev/null; rm -rf "$work"' EXIT
+trap 'pkill -9 -f -- "$work/" 2>/dev/null; rm -rf "$work"; true' EXIT
 mcpvm=$build/bin/mcpvm
 
 # The data set, once: on the host (shared) and in the image (overlay).
@@ -90,18 +90,13 @@ for line in open(sys.argv[1]):
         rows[(parts[1], parts[2])].append(int(parts[3]))
 variants = [v for v in ["host", "overlay", "9p-mmap", "9p-loose", "virtiofs"] if any(k[0] == v for k in rows)]
 work = ["seqread", "create", "statwalk", "require"]
-print("median ms (min) per workload; ratios of medians vs the overlay rootfs and vs the host")
-print(f"{'variant':10}" + "".join(f"{w:>26}" for w in work))
+print(f"{'variant':10} {'workload':9} {'median ms':>10} {'min ms':>8} {'x overlay':>10} {'x host':>8}   (n={len(next(iter(rows.values())))})")
 for v in variants:
-    cells = []
     for w in work:
         xs = rows.get((v, w))
         if not xs:
-            cells.append(f"{'-':>26}"); continue
-        med, lo = statistics.median(xs), min(xs)
-        ov = statistics.median(rows[("overlay", w)]) if rows.get(("overlay", w)) else None
-        ho = statistics.median(rows[("host", w)]) if rows.get(("host", w)) else None
-        r = f"{med / ov:.1f}x/ov {med / ho:.0f}x/h" if ov and ho else ""
-        cells.append(f"{f'{med:.0f} ({lo}) {r}':>26}")
-    print(f"{v:10}" + "".join(cells))
+            continue
+        med = statistics.median(xs)
+        ratio = lambda base: f"{med / statistics.median(rows[(base, w)]):.1f}" if rows.get((base, w)) else "-"
+        print(f"{v:10} {w:9} {med:10.0f} {min(xs):8d} {ratio('overlay'):>10} {ratio('host'):>8}")
 PY
