@@ -14,7 +14,8 @@ src=$(cd "$here/../.." && pwd)
 export MCPVM_ACCEL=${MCPVM_ACCEL:-tcg} MCPVM_BIN_DIR=$build/bin
 work=$(mktemp -d /tmp/mcpvm-bench-vol-XXXXXX)
 export MCPVM_HOME=$work/home
-trap 'pkill -9 -f -- "$work/" 2>/dev/null; rm -rf "$work"; true' EXIT
+# (virtiofsd ends when its QEMU disconnects; every VM here is a foreground run that has ended)
+trap 'rm -rf "$work"' EXIT
 mcpvm=$build/bin/mcpvm
 
 # The data set, once: on the host (shared) and in the image (overlay).

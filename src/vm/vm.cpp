@@ -156,6 +156,11 @@ void preflight(const VmSpec& spec) {
     fail("guest init {} not found (build the mcpvm-init target)", init.string());
   if (!spec.rootfs.empty() && ::access(spec.rootfs.c_str(), R_OK) != 0)
     fail_errno("root filesystem {}", spec.rootfs.string());
+  // A volume's directory may have gone since `run` (a later start): say so instead of QEMU's fsdev error.
+  for (const auto& v : spec.volumes)
+    if (!fs::is_directory(v.host, ec))
+      fail("volume {} (at {} in the guest) is not a directory any more: recreate it or run the VM anew",
+           v.host.string(), v.guest);
   if (spec.cpus == 0 || spec.cpus > 64) fail("--cpus {}: expected 1..64", spec.cpus);
   if (spec.memory_mib < 64) fail("--memory {} MiB: a VM needs at least 64 MiB", spec.memory_mib);
   if (uint64_t avail = mem_available_mib(); avail < spec.memory_mib)

@@ -11,7 +11,8 @@
 #            and a host that keeps swapping a shared directory for a symlink while the guest walks it: nothing
 #            outside the share is read or written
 #   profile  a ToolHive permission profile's read/write entries become mounts; write upgrades read
-#   detached volumes survive stop/start/restart; inspect shows each mount and its enforcement
+#   detached volumes survive stop/start/restart; inspect shows each mount and its enforcement; a start after a
+#            volume's directory went away fails naming it
 #
 # usage: run_volumes.sh BUILD_DIR [SCENARIO...]     (needs the guest kernel: scripts/fetch-kernel.sh)
 set -uo pipefail
@@ -285,6 +286,12 @@ scenario_detached() {
     check 'grep -q d-ro "$work/vols.$step" && ! grep -q RO-WROTE "$work/vols.$step"' "$step: /data readable and read-only"
     check '[ "$(cat "$work/d-rw/boot$n" 2>/dev/null)" = $n ]' "$step: /out writable"
   done
+  # A volume directory gone before a later start: a clear error, not QEMU's.
+  "$mcpvm" stop vols >/dev/null 2>&1 || fail "stop vols"
+  mv "$work/d-rw" "$work/d-rw.gone"
+  check '! "$mcpvm" start vols >"$work/vols.gone" 2>&1' "start with a volume gone fails"
+  check 'grep -q "volume $work/d-rw (at /out in the guest) is not a directory any more" "$work/vols.gone"' \
+    "start names the missing volume: $(cat "$work/vols.gone")"
   "$mcpvm" rm -f vols >/dev/null 2>&1 || fail "rm -f vols"
 }
 
