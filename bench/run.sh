@@ -2,13 +2,13 @@
 # `make bench`: every benchmark in sequence, each against its named peer in the same run, on a quiet host.
 # They take ~20-30 min together under TCG; run one alone with bench/<name>/run.sh BUILD_DIR (see its header).
 #
-# usage: bench/run.sh BUILD_DIR [NAME...]      (names: pull rootfs boot bridge net density exec vm-http)
+# usage: bench/run.sh BUILD_DIR [NAME...]      (names: pull rootfs boot bridge net density exec vm-http volume)
 set -uo pipefail
 build=$(cd "${1:?usage: bench/run.sh BUILD_DIR [NAME...]}" && pwd)
 shift
 src=$(cd "$(dirname "$0")/.." && pwd)
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(pull rootfs boot bridge net density exec vm-http)
+[ ${#names[@]} -gt 0 ] || names=(pull rootfs boot bridge net density exec vm-http volume)
 load=$(cut -d' ' -f1 /proc/loadavg)
 echo "bench: $(nproc) CPUs, load average $load (numbers are only comparable on a quiet host)"
 failed=()
@@ -16,8 +16,8 @@ for name in "${names[@]}"; do
   echo "=== $name ($(date -u +%H:%M:%S))"
   case $name in
     vm-http) bash "$src/scripts/test-setup.d/oci.sh" "$build" && node "$src/bench/vm-http/run.mjs" "$build" ;;
-    pull | rootfs | boot | bridge | net | density | exec) bash "$src/bench/$name/run.sh" "$build" ;;
-    *) echo "unknown benchmark '$name' (pull rootfs boot bridge net density exec vm-http)" >&2; false ;;
+    pull | rootfs | boot | bridge | net | density | exec | volume) bash "$src/bench/$name/run.sh" "$build" ;;
+    *) echo "unknown benchmark '$name' (pull rootfs boot bridge net density exec vm-http volume)" >&2; false ;;
   esac || failed+=("$name")
 done
 if [ ${#failed[@]} -gt 0 ]; then

@@ -6,6 +6,7 @@
 #include "runner/lifecycle.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "vm/volume.h"
 
 namespace mcpvm::cli {
 namespace {
@@ -29,6 +30,21 @@ nlohmann::json network_record(const runner::VmDir& dir) {
   } catch (const std::exception& e) {
     return {{"error", fmt::format("{}: {}", path.string(), e.what())}};
   }
+}
+
+// Each volume with its mode and what enforces it (docs/volumes.md).
+nlohmann::json volumes_record(const runner::VmDir& dir) {
+  nlohmann::json out = nlohmann::json::array();
+  try {
+    for (const auto& v : dir.load_config().volumes)
+      out.push_back({{"host", v.host.string()},
+                     {"guest", v.guest},
+                     {"mode", v.read_only ? "ro" : "rw"},
+                     {"enforced", vm::volume_enforcement(v)}});
+  } catch (const Error&) {
+    // config_error already says why
+  }
+  return out;
 }
 
 int run_inspect(const std::string& name) {
@@ -56,6 +72,7 @@ int run_inspect(const std::string& name) {
     out["config_error"] = e.what();
   }
   out["network"] = network_record(dir);
+  out["volumes"] = volumes_record(dir);
   out["paths"] = {{"dir", dir.root().string()},
                   {"state", dir.state_path().string()},
                   {"control_socket", dir.control_socket().string()},

@@ -27,6 +27,7 @@
 #include "runner/probe.h"
 #include "runner/run_config.h"
 #include "secrets/delivery.h"
+#include "runner/volumes.h"
 #include "util/error.h"
 #include "util/fd.h"
 #include "util/fs.h"
@@ -73,6 +74,8 @@ struct RunOptions {
   bool audit_args = false;
   net::NetworkFlags net;             // none given = the "network" profile (egress, no host loopback)
   std::vector<std::string> secrets;  // --secret NAME,target=ENV (references; see "Secrets" below)
+  // -v/--volume specs, checked with the profile's read/write entries (runner/volumes.h).
+  std::vector<std::string> volumes;
 };
 
 constexpr uint16_t kDefaultTargetPort = 8080;  // ToolHive's default for HTTP servers in containers
@@ -269,7 +272,10 @@ runner::RunConfig config_from_flags(const RunOptions& o) {
         "the guest): drop --network none, or use --transport stdio",
         o.transport);
   if (o.proxy_port && !o.foreground) check_proxy_port_free(o.proxy_port);
+  c.volumes = runner::build_volumes(o.volumes, o.net.permission_profile, std::filesystem::current_path());
   c.machine.tcg_tb_mib = tcg_tb_mib_from_env();
+  // Another QEMU (a build of one's own, or bench/volume's wrapper that swaps 9p for virtiofs).
+  if (const char* qemu = std::getenv("MCPVM_QEMU"); qemu && *qemu) c.machine.qemu_binary = qemu;
   // A debugging knob, as Firecracker's boot_args: e.g. MCPVM_KERNEL_APPEND="initcall_debug printk.time=1".
   if (const char* extra = std::getenv("MCPVM_KERNEL_APPEND"); extra && *extra)
     c.machine.extra_cmdline = extra;
@@ -408,6 +414,9 @@ const Command kRun{
       app.add_flag("--audit-args", o->audit_args,
                    "Also record tool and prompt arguments in the audit log (mcpvm logs --audit NAME)");
       add_network_flags(app, o->net);
+      app.add_option(
+          "-v,--volume", o->volumes,
+          "Share a host directory: PATH, HOST:GUEST or HOST:GUEST:ro (read-only, enforced by the host)");
       app.add_option("image", o->image, "Image reference or digest")->required();
       app.add_option("args", o->args, "Arguments replacing the image's Cmd (after --)");
       app.footer(
@@ -415,9 +424,10 @@ const Command kRun{
           "  mcpvm run --foreground busybox:1 -- echo hello\n"
           "  mcpvm run --foreground -e TOKEN=x --memory 1024 mcp/fetch:1\n"
           "  mcpvm run --secret github,target=GITHUB_PERSONAL_ACCESS_TOKEN mcp/github:1\n"
+          "  mcpvm run -v ~/notes:/data:ro -v ./out:/out mcp/filesystem:1 -- /data /out\n"
           "Environment: MCPVM_ACCEL=auto|kvm|tcg, MCPVM_KERNEL, MCPVM_BOOT_TIMEOUT (seconds), "
           "MCPVM_KERNEL_APPEND (extra kernel command-line words, for debugging), MCPVM_TCG_TB_MIB (cap on "
-          "TCG's code cache: less memory per VM, slower JIT-heavy servers).");
+          "TCG's code cache: less memory per VM, slower JIT-heavy servers), MCPVM_QEMU (the QEMU binary).");
       return [o]() -> int { return o->foreground ? run_foreground(*o) : run_detached(*o); };
     }};
 

@@ -16,6 +16,31 @@ inline constexpr const char* kConfigPath = "/mcpvm/config.json";
 // Kernel modules are stored flat under this directory of the initramfs, loaded in config order.
 inline constexpr const char* kModulesDir = "/mcpvm/modules";
 
+// A host directory shared over virtio-9p, mounted by the init after the image root (vm/volume.h).
+struct GuestMount {
+  std::string tag;   // the 9p mount tag (the "device" of mount(2))
+  std::string path;  // absolute, normalised by the host; created in the overlay if missing
+  bool read_only = false;
+  std::string options;        // the mount data ("trans=virtio,...")
+  std::string fstype = "9p";  // (bench/volume mounts virtiofs through the same path)
+};
+
+inline void to_json(nlohmann::json& j, const GuestMount& m) {
+  j = nlohmann::json{{"tag", m.tag},
+                     {"path", m.path},
+                     {"read_only", m.read_only},
+                     {"options", m.options},
+                     {"fstype", m.fstype}};
+}
+
+inline void from_json(const nlohmann::json& j, GuestMount& m) {
+  m.tag = j.at("tag").get<std::string>();
+  m.path = j.at("path").get<std::string>();
+  m.read_only = j.at("read_only").get<bool>();
+  m.options = j.at("options").get<std::string>();
+  m.fstype = j.value("fstype", std::string("9p"));
+}
+
 struct GuestConfig {
   // The server's command line, already resolved from Entrypoint + Cmd (+ --entrypoint, ARGS).
   std::vector<std::string> argv;
@@ -42,6 +67,8 @@ struct GuestConfig {
   uint32_t secret_count = 0;
   // The network configuration for guest/net (absent: no network).
   nlohmann::json network;
+  // Volumes, in mount order (parents first).
+  std::vector<GuestMount> mounts;
 };
 
 inline void to_json(nlohmann::json& j, const GuestConfig& c) {
@@ -58,6 +85,7 @@ inline void to_json(nlohmann::json& j, const GuestConfig& c) {
                      {"probe", c.probe},
                      {"secret_count", c.secret_count}};
   if (!c.network.is_null()) j["network"] = c.network;
+  if (!c.mounts.empty()) j["mounts"] = c.mounts;
 }
 
 inline void from_json(const nlohmann::json& j, GuestConfig& c) {
@@ -75,6 +103,7 @@ inline void from_json(const nlohmann::json& j, GuestConfig& c) {
   c.probe = j.value("probe", d.probe);
   c.secret_count = j.value("secret_count", d.secret_count);
   c.network = j.contains("network") ? j["network"] : nlohmann::json();
+  c.mounts = j.value("mounts", d.mounts);
 }
 
 }  // namespace mcpvm::guest

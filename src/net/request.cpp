@@ -6,7 +6,6 @@
 #include "net/packet.h"
 #include "util/error.h"
 #include "util/json_fields.h"
-#include "util/log.h"
 #include "util/port.h"
 
 namespace mcpvm::net {
@@ -170,12 +169,7 @@ void refuse_flags_without_network(const NetworkFlags& f) {
 EgressPolicy egress_from_flags(const NetworkFlags& f) {
   bool explicit_profile = !f.permission_profile.empty();
   PermissionProfile profile = load_permission_profile(explicit_profile ? f.permission_profile : "network");
-  // Ignoring a mount grant fails safe (the VM sees less of the host, never more), but the user must know.
-  if (!profile.read.empty() || !profile.write.empty())
-    log::warn(
-        "permission profile {}: its read/write entries ({} paths) are not applied: mcpvm does not share host "
-        "paths with VMs yet, so the server sees none of them",
-        f.permission_profile, profile.read.size() + profile.write.size());
+  // Its read/write entries are volumes: runner/volumes.h turns them into mounts.
   EgressPolicy policy = profile.egress;
   if (!f.allow_host.empty() || !f.allow_port.empty()) {
     if (explicit_profile)

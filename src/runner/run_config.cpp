@@ -186,6 +186,32 @@ std::vector<secrets::SecretRef> secrets_from_json(const json& array) {
   return refs;
 }
 
+// --- volumes ---
+
+json volumes_to_json(const std::vector<vm::Volume>& volumes) {
+  json out = json::array();
+  for (const auto& v : volumes)
+    out.push_back({{"host", v.host.string()}, {"guest", v.guest}, {"read_only", v.read_only}});
+  return out;
+}
+
+// The saved host path is used as it is (canonicalised at `run`); the guest path is checked again.
+std::vector<vm::Volume> volumes_from_json(const json& array) {
+  std::vector<vm::Volume> volumes;
+  for (size_t i = 0; i < array.size(); ++i) {
+    JsonFields f(array[i], fmt::format("volumes[{}]", i));
+    vm::Volume v;
+    v.host = f.required<std::string>("host");
+    if (!v.host.is_absolute()) fail("{}: must be absolute", f.key_path("host"));
+    v.guest = with_context(f.key_path("guest"),
+                           [&] { return vm::normalize_guest_path(f.required<std::string>("guest")); });
+    v.read_only = f.required<bool>("read_only");
+    f.finish();
+    vm::add_volume(volumes, v);
+  }
+  return volumes;
+}
+
 RunConfig parse_v2(const json& j) {
   JsonFields f(j, "");
   RunConfig c;
@@ -201,6 +227,7 @@ RunConfig parse_v2(const json& j) {
   c.timeouts = timeouts_from_json(f.object("timeouts"));
   c.remove_on_exit = f.get<bool>("remove_on_exit", false);
   c.secrets = secrets_from_json(f.array("secrets"));
+  c.volumes = volumes_from_json(f.array("volumes"));
   f.finish();
   if (c.mcp.transport != Transport::stdio && !c.network.enabled)
     fail("mcp.transport {}: an HTTP server is reached through the VM's network, which is disabled",
@@ -289,7 +316,8 @@ json to_json(const RunConfig& c) {
           {"restart", c.restart.to_string()},
           {"timeouts", timeouts_to_json(c.timeouts)},
           {"remove_on_exit", c.remove_on_exit},
-          {"secrets", secrets_to_json(c.secrets)}};
+          {"secrets", secrets_to_json(c.secrets)},
+          {"volumes", volumes_to_json(c.volumes)}};
 }
 
 RunConfig parse_run_config(const json& j) {
@@ -323,6 +351,7 @@ vm::VmSpec vm_spec(const RunConfig& c) {
   spec.guest.hostname = c.process.hostname;
   spec.guest.env_layers = {c.process.image_env, c.process.transport_env, c.process.runtime_env};
   spec.guest.secret_count = uint32_t(c.secrets.size());  // the values arrive over ctl (guest/protocol.h)
+  spec.volumes = c.volumes;
   return spec;
 }
 

@@ -12,6 +12,7 @@
 //   1  unversioned (mcpvm 0.1): name/image/args/env/restart/ready_timeout_s/remove_on_exit plus a JSON bag
 //      "vm" {transport, stop_timeout_s, target_port, proxy_port, network_flags (the raw flags), spec}
 //   2  typed sections: machine, process, network, mcp, timeouts; later "secrets" (optional, default [])
+//      and "volumes" (absent: none)
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -104,6 +105,7 @@ struct RunConfig {
   // --secret NAME,target=ENV: references only, never values (resolved at each boot; secrets/delivery.h).
   // Absent in older configs: none.
   std::vector<secrets::SecretRef> secrets;
+  std::vector<vm::Volume> volumes;  // -v and the permission profile's read/write (vm/volume.h)
 };
 
 nlohmann::json to_json(const RunConfig& config);

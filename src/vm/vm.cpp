@@ -61,6 +61,22 @@ std::string qemu_opt_escape(const std::string& value) {
   return out;
 }
 
+// One 9p server per volume (docs/volumes.md, docs/SECURITY.md). mapped-xattr: files the guest creates
+// belong to QEMU's user (the invoking user) on the host, with the guest's owner and mode kept in
+// user.virtfs.* xattrs, so no guest uid, setuid bit or device node ever reaches the host as such.
+// multidevs=remap: a share spanning host filesystems gets distinct inode numbers in the guest. readonly=on:
+// QEMU refuses every change.
+void add_volume_args(std::vector<std::string>& a, const std::vector<Volume>& volumes) {
+  for (size_t i = 0; i < volumes.size(); ++i) {
+    const Volume& v = volumes[i];
+    a.insert(a.end(),
+             {"-fsdev",
+              fmt::format("local,id=vol{},path={},security_model=mapped-xattr,multidevs=remap{}", i,
+                          qemu_opt_escape(v.host.string()), v.read_only ? ",readonly=on" : ""),
+              "-device", fmt::format("virtio-9p-device,fsdev=vol{},mount_tag={}", i, volume_tag(i))});
+  }
+}
+
 fs::path init_binary_of(const VmSpec& spec) {
   return spec.init_binary.empty() ? mcpvm_bin_dir() / "mcpvm-init" : spec.init_binary;
 }
@@ -124,6 +140,7 @@ std::vector<std::string> qemu_argv(const VmSpec& spec, const std::string& cmdlin
     a.insert(a.end(), {"-netdev", fmt::format("socket,id=net0,fd={}", fds.network), "-device",
                        "virtio-net-device,netdev=net0"});
   }
+  add_volume_args(a, spec.volumes);
   return a;
 }
 
@@ -140,6 +157,11 @@ void preflight(const VmSpec& spec) {
     fail("guest init {} not found (build the mcpvm-init target)", init.string());
   if (!spec.rootfs.empty() && ::access(spec.rootfs.c_str(), R_OK) != 0)
     fail_errno("root filesystem {}", spec.rootfs.string());
+  // A volume's directory may have gone since `run` (a later start): say so instead of QEMU's fsdev error.
+  for (const auto& v : spec.volumes)
+    if (!fs::is_directory(v.host, ec))
+      fail("volume {} (at {} in the guest) is not a directory any more: recreate it or run the VM anew",
+           v.host.string(), v.guest);
   if (spec.cpus == 0 || spec.cpus > 64) fail("--cpus {}: expected 1..64", spec.cpus);
   if (spec.memory_mib < 64) fail("--memory {} MiB: a VM needs at least 64 MiB", spec.memory_mib);
   if (uint64_t avail = mem_available_mib(); avail < spec.memory_mib)
@@ -155,8 +177,13 @@ Vm Vm::start(const VmSpec& spec) {
   preflight(spec);
   std::vector<std::string> modules = spec.guest.probe ? std::vector<std::string>{} : base_modules();
   if (spec.network_fd >= 0) modules.insert(modules.end(), network_modules().begin(), network_modules().end());
+  guest::GuestConfig guest = spec.guest;
+  if (!spec.volumes.empty()) {
+    modules.insert(modules.end(), volume_modules().begin(), volume_modules().end());
+    guest.mounts = guest_mounts(spec.volumes);
+  }
   std::string initramfs =
-      build_initramfs(init_binary_of(spec), resolve_modules(spec.kernel.modules_dir, modules), spec.guest);
+      build_initramfs(init_binary_of(spec), resolve_modules(spec.kernel.modules_dir, modules), guest);
   UniqueFd initrd = memfd_with("mcpvm-initrd", initramfs);
   UniqueFd qemu_err(::memfd_create("mcpvm-qemu-stderr", MFD_CLOEXEC));
   if (!qemu_err) fail_errno("memfd_create");

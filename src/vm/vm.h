@@ -23,6 +23,7 @@
 #include "util/process.h"
 #include "vm/accel.h"
 #include "vm/kernel.h"
+#include "vm/volume.h"
 
 namespace mcpvm::vm {
 
@@ -47,7 +48,8 @@ struct VmSpec {
   // passes its VM directory; with console_fd no other argument names it).
   std::string owner_tag;
   guest::GuestConfig guest;
-  int network_fd = -1;  // a connected stream socket: -netdev socket (4-byte length frames)
+  int network_fd = -1;          // a connected stream socket: -netdev socket (4-byte length frames)
+  std::vector<Volume> volumes;  // host directories shared over virtio-9p (vm/volume.h)
   std::chrono::milliseconds boot_timeout{60000};  // Ready must arrive by then (enforced by the driver)
   std::string extra_cmdline;
 };

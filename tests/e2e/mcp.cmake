@@ -24,3 +24,5 @@ mcpvm_e2e_test(mcp_e2e_protocol_abuse protocol-abuse.test.mjs TIMEOUT 300)
 mcpvm_e2e_test(mcp_e2e_demo_server_stdio demo-server-stdio.test.mjs TIMEOUT 60)
 mcpvm_e2e_test(mcp_e2e_stdio_proxy stdio-proxy.test.mjs TIMEOUT 60)
 mcpvm_e2e_test(mcp_e2e_http_upstream_standalone http-upstream-standalone.test.mjs TIMEOUT 90)
+# Volumes with @modelcontextprotocol/server-filesystem in a TCG microVM (issue 14).
+mcpvm_e2e_test(mcp_e2e_vm_filesystem vm-filesystem.test.mjs TIMEOUT 600)

@@ -17,3 +17,7 @@ mcpvm_integration_test(runner_lifecycle_logs_net
 mcpvm_integration_test(secrets
   COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/secrets_test.sh ${CMAKE_BINARY_DIR}
   TIMEOUT 600 LABELS lifecycle)
+# Volumes (virtio-9p) under TCG: see run_volumes.sh.
+mcpvm_integration_test(run_volumes
+  COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/run_volumes.sh ${CMAKE_BINARY_DIR}
+  TIMEOUT 600 LABELS "volumes;vm")

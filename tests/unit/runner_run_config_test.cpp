@@ -40,6 +40,7 @@ RunConfig sample() {
   c.timeouts.ready = std::chrono::seconds(90);
   c.timeouts.stop = std::chrono::milliseconds(2500);
   c.remove_on_exit = true;
+  c.volumes = {{"/home/me/notes", "/data", true}, {"/home/me/out", "/out", false}};
   return c;
 }
 
@@ -71,6 +72,11 @@ TEST(RunConfig, RoundTripKeepsWhatTheCliChose) {
   EXPECT_EQ(back.network.forwards.at(0).guest_port, 80);
   EXPECT_TRUE(back.network.egress.host_allowed("api.github.com"));
   EXPECT_FALSE(back.network.egress.port_allowed(80));
+  ASSERT_EQ(spec.volumes.size(), 2u);
+  EXPECT_EQ(spec.volumes[0].host, "/home/me/notes");
+  EXPECT_EQ(spec.volumes[0].guest, "/data");
+  EXPECT_TRUE(spec.volumes[0].read_only);
+  EXPECT_FALSE(spec.volumes[1].read_only);
 }
 
 TEST(RunConfig, FieldsAddedLaterTakeTheirDefaults) {
@@ -78,8 +84,10 @@ TEST(RunConfig, FieldsAddedLaterTakeTheirDefaults) {
   j["machine"].erase("tcg_tb_mib");
   j["timeouts"].erase("stop_ms");
   j["mcp"].erase("endpoint_auth");
+  j.erase("volumes");  // configs from before volumes
   RunConfig c = parse_run_config(j);
   EXPECT_EQ(c.mcp.auth, EndpointAuth::bearer);  // a VM made before endpoint auth gets a token
+  EXPECT_TRUE(c.volumes.empty());
   EXPECT_EQ(c.machine.tcg_tb_mib, MachineConfig{}.tcg_tb_mib);
   EXPECT_EQ(c.timeouts.stop, Timeouts{}.stop);
 }
@@ -127,6 +135,14 @@ TEST(RunConfig, StrictParsingNamesTheKey) {
             }).find("schema_version 3 was written by a newer mcpvm"),
             0u);
   EXPECT_EQ(error_of([](json& j) { j["schema_version"] = "2"; }), "schema_version: expected an integer");
+  EXPECT_EQ(error_of([](json& j) { j["volumes"][0]["mode"] = "ro"; }), "volumes[0].mode: unknown key");
+  EXPECT_EQ(error_of([](json& j) { j["volumes"][0].erase("read_only"); }), "volumes[0].read_only: missing");
+  EXPECT_EQ(error_of([](json& j) { j["volumes"][1]["host"] = "out"; }), "volumes[1].host: must be absolute");
+  EXPECT_EQ(error_of([](json& j) {
+              j["volumes"][1]["guest"] = "/proc";
+            }).find("volumes[1].guest: guest path /proc"),
+            0u);
+  EXPECT_EQ(error_of([](json& j) { j["volumes"] = json::object(); }), "volumes: expected an array");
 }
 
 TEST(RunConfig, HttpTransportNeedsTheNetwork) {

@@ -17,6 +17,7 @@
 #include "guest/init/server.h"
 #include "guest/init/system.h"
 #include "guest/init/util.h"
+#include "guest/init/volumes.h"
 #include "guest/net/network.h"
 #include "guest/protocol.h"
 #include "guest/runtime_files.h"
@@ -90,11 +91,13 @@ LaunchPlan server_plan(Ports& ports, const GuestConfig& config) {
     switch_to_image_root(config);
     provide_missing_runtime_files(config.hostname);
     mount_late();
+    mount_volumes(config.mounts);
     set_hostname(config.hostname);
     console_phase("image root mounted");
     configure_network(config);
     console_phase("network configured");
     LaunchPlan plan = server_plan(ports, config);
+    hand_volumes_to(config.mounts, plan.user.uid, plan.user.gid);
     ServerResult result = run_server(plan, ports, sigfd.get(), config);
     nlohmann::json exit_msg = {{"code", result.code},
                                {"signal", result.signal},
