@@ -1,15 +1,13 @@
-// `mcpvm client ls` and `mcpvm client config NAME --for CLIENT`: which MCP clients this machine has, and the
-// snippet that declares a VM's server in a client's own configuration file (mcp/client_config.h).
+// `mcpvm client ls | config NAME --for CLIENT | register CLIENT NAME... | unregister CLIENT NAME...`: which
+// MCP clients this machine has, the snippet that declares a VM's server in a client's own configuration
+// file (mcp/client_config.h), and writing it there (cli/client_registry.h).
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
 
+#include "cli/client_registry.h"
 #include "cli/command.h"
 #include "mcp/client_config.h"
-#include "mcp/endpoint_url.h"
-#include "runner/endpoint_token.h"
-#include "runner/lifecycle.h"
-#include "runner/names.h"
 #include "util/error.h"
 
 namespace mcpvm::cli {
@@ -19,15 +17,6 @@ std::filesystem::path home_dir() {
   const char* home = std::getenv("HOME");
   if (!home || !*home) fail("HOME is not set: cannot find the MCP clients' configuration files");
   return home;
-}
-
-// The absolute path of this mcpvm, for clients that spawn `mcpvm proxy stdio NAME` (they may not have
-// our PATH).
-std::string mcpvm_executable() {
-  std::error_code ec;
-  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec) fail("cannot locate the mcpvm binary (/proc/self/exe): {}", ec.message());
-  return exe.string();
 }
 
 std::string client_ids() {
@@ -59,24 +48,28 @@ int run_client_ls(bool as_json) {
   return 0;
 }
 
+const mcp::McpClient& client_or_fail(const std::string& id) {
+  const mcp::McpClient* client = mcp::find_mcp_client(id);
+  if (!client) fail("unknown client {:?} (supported: {})", id, client_ids());
+  return *client;
+}
+
 int run_client_config(const std::string& name, const std::string& client_id) {
-  const mcp::McpClient* client = mcp::find_mcp_client(client_id);
-  if (!client) fail("unknown client {:?} (supported: {})", client_id, client_ids());
-  if (!runner::is_valid_vm_name(name) || !runner::VmDir::for_name(name).exists())
-    fail("no such VM: {} (see mcpvm ls -a)", name);
-  runner::VmDir dir = runner::VmDir::for_name(name);
-  runner::VmListing vm = runner::describe_vm(name);
-  auto url = vm.state ? mcp::parse_endpoint_url(vm.state->endpoint) : std::nullopt;
-  if (!url) fail("VM {} has no MCP endpoint yet: start it first (mcpvm start {})", name, name);
-  mcp::ServerEntry entry{name, url->streamable_http(), "", mcpvm_executable()};
-  if (dir.load_config().mcp.auth == runner::EndpointAuth::bearer) {
-    auto token = runner::read_endpoint_token(dir);
-    if (!token)
-      fail("VM {}: its endpoint token is missing ({}); start it to make one", name,
-           dir.endpoint_token_file().string());
-    entry.token = *token;
+  const mcp::McpClient& client = client_or_fail(client_id);
+  std::cout << mcp::render_client_config(client, server_entry_of(name)) << std::flush;
+  return 0;
+}
+
+int run_client_register(const std::string& client_id, const std::vector<std::string>& names, bool add) {
+  const mcp::McpClient& client = client_or_fail(client_id);
+  for (const auto& name : names) {
+    if (add)
+      register_with_client(client, name);
+    else
+      unregister_from_client(client, name);
+    std::cout << fmt::format("{} {} {} ({})\n", add ? "registered" : "unregistered", name,
+                             add ? "with" : "from", client_config_file(client).string());
   }
-  std::cout << mcp::render_client_config(*client, entry) << std::flush;
   return 0;
 }
 
@@ -88,6 +81,14 @@ const Command kClient{
       auto client = std::make_shared<std::string>();
       auto* ls = app.add_subcommand("ls", "Supported MCP clients and whether this machine has them");
       ls->add_flag("--json", *as_json, "JSON output");
+      auto names = std::make_shared<std::vector<std::string>>();
+      auto* reg =
+          app.add_subcommand("register", "Add VMs to CLIENT's configuration file (other entries are kept)");
+      reg->add_option("client", *client, "The client: " + client_ids())->required();
+      reg->add_option("names", *names, "VM names")->required();
+      auto* unreg = app.add_subcommand("unregister", "Take VMs out of CLIENT's configuration file");
+      unreg->add_option("client", *client, "The client")->required();
+      unreg->add_option("names", *names, "VM names")->required();
       auto* config = app.add_subcommand(
           "config", "Print the snippet that declares VM NAME in CLIENT's configuration file (merge it in)");
       config->add_option("name", *name, "VM name")->required();
@@ -97,9 +98,12 @@ const Command kClient{
           "  mcpvm client ls\n"
           "  mcpvm client config fetch --for vscode     # the \"servers\" entry, with the endpoint's token\n"
           "  mcpvm client config fetch --for codex      # a stdio entry: mcpvm proxy stdio fetch\n"
+          "  mcpvm client register claude-code fetch    # edits ~/.claude.json (backup: .mcpvm-backup)\n"
           "The snippets carry the VM's bearer token where the client takes headers: keep them private.");
-      return [ls, as_json, name, client]() -> int {
+      return [ls, reg, unreg, as_json, name, client, names]() -> int {
         if (ls->parsed()) return run_client_ls(*as_json);
+        if (reg->parsed()) return run_client_register(*client, *names, true);
+        if (unreg->parsed()) return run_client_register(*client, *names, false);
         return run_client_config(*name, *client);
       };
     }};

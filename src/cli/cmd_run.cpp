@@ -11,10 +11,12 @@
 #include <cstring>
 #include <iostream>
 
+#include "cli/client_registry.h"
 #include "cli/command.h"
 #include "cli/foreground_dir.h"
 #include "cli/network_flags.h"
 #include "guest/secrets_message.h"
+#include "mcp/client_config.h"
 #include "mcp/endpoint_url.h"
 #include "mcp/tool_policy.h"
 #include "net/request.h"
@@ -72,6 +74,7 @@ struct RunOptions {
   std::string tools;           // --tools a,b
   std::string tools_override;  // --tools-override FILE
   bool audit_args = false;
+  std::vector<std::string> register_with;  // --register CLIENT
   net::NetworkFlags net;             // none given = the "network" profile (egress, no host loopback)
   std::vector<std::string> secrets;  // --secret NAME,target=ENV (references; see "Secrets" below)
   // -v/--volume specs, checked with the profile's read/write entries (runner/volumes.h).
@@ -256,6 +259,12 @@ runner::RunConfig config_from_flags(const RunOptions& o) {
     });
   with_context("--tools", [&] { mcp::ToolPolicy(c.mcp.tools, c.mcp.tools_override); });
   c.mcp.audit_arguments = o.audit_args;
+  for (const auto& id : o.register_with) {
+    const mcp::McpClient* client = mcp::find_mcp_client(id);
+    if (!client) fail("--register {:?}: unknown client (see mcpvm client ls)", id);
+    if (!mcp::json_entry(*client, {})) fail("--register {}: writing its file is not supported yet", id);
+    if (o.foreground) fail("--register: run --foreground serves no MCP endpoint");
+  }
   if (o.foreground && (c.mcp.tools || !c.mcp.tools_override.empty()))
     fail(
         "--tools/--tools-override: run --foreground serves no MCP endpoint (the terminal is the server's "
@@ -315,6 +324,15 @@ int run_detached(const RunOptions& o) {
   // stdout stays "NAME  URL" for scripts; the sentence for people goes to stderr.
   const std::string& url = launched.state.endpoint;
   std::cout << launched.name << (url.empty() ? "" : "  " + url) << std::endl;
+  for (const auto& id : o.register_with) {  // the VM runs now: a failure here is reported, not fatal
+    try {
+      register_with_client(*mcp::find_mcp_client(id), launched.name);
+      std::cerr << fmt::format("{}: registered with {} ({})\n", launched.name, id,
+                               client_config_file(*mcp::find_mcp_client(id)).string());
+    } catch (const Error& e) {
+      std::cerr << fmt::format("warning: {}: not registered with {}: {}\n", launched.name, id, e.what());
+    }
+  }
   if (auto endpoint = mcp::parse_endpoint_url(url))
     std::cerr << fmt::format("{}: everything is ready: {} (streamable HTTP), {} (SSE){}\n", launched.name,
                              endpoint->streamable_http(), endpoint->sse(),
@@ -411,6 +429,9 @@ const Command kRun{
       app.add_option("--tools-override", o->tools_override,
                      "JSON file renaming or redescribing tools (ToolHive's format: "
                      "{\"toolsOverride\": {\"NAME\": {\"name\": \"...\", \"description\": \"...\"}}})");
+      app.add_option("--register", o->register_with,
+                     "Once it runs, add the VM to this MCP client's configuration file (mcpvm client ls; "
+                     "rm takes it out again)");
       app.add_flag("--audit-args", o->audit_args,
                    "Also record tool and prompt arguments in the audit log (mcpvm logs --audit NAME)");
       add_network_flags(app, o->net);

@@ -31,16 +31,8 @@ json proxy_command(const ServerEntry& s) {
 }
 
 std::string render_json(const McpClient& client, const ServerEntry& s) {
-  JsonShape shape = json_shape(client.id);
-  json entry;
-  if (shape.proxy) {
-    entry = proxy_command(s);
-  } else {
-    if (!shape.type.empty()) entry["type"] = shape.type;
-    entry[std::string(shape.url_key)] = s.url;
-    if (!s.token.empty()) entry["headers"] = {{"Authorization", "Bearer " + s.token}};
-  }
-  return json{{std::string(shape.top_key), {{s.name, entry}}}}.dump(2) + "\n";
+  JsonEntry e = *json_entry(client, s);
+  return json{{e.top_key, {{s.name, e.entry}}}}.dump(2) + "\n";
 }
 
 // A double-quoted string as TOML basic strings and YAML double-quoted scalars both read it.
@@ -75,6 +67,20 @@ std::string render_yaml(const ServerEntry& s) {
 }
 
 }  // namespace
+
+std::optional<JsonEntry> json_entry(const McpClient& client, const ServerEntry& s) {
+  if (client.format != ClientFileFormat::json) return std::nullopt;
+  JsonShape shape = json_shape(client.id);
+  json entry;
+  if (shape.proxy) {
+    entry = proxy_command(s);
+  } else {
+    if (!shape.type.empty()) entry["type"] = shape.type;
+    entry[std::string(shape.url_key)] = s.url;
+    if (!s.token.empty()) entry["headers"] = {{"Authorization", "Bearer " + s.token}};
+  }
+  return JsonEntry{std::string(shape.top_key), entry};
+}
 
 const std::vector<McpClient>& mcp_clients() {
   using F = ClientFileFormat;

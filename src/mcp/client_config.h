@@ -7,9 +7,12 @@
 // `mcpvm proxy stdio NAME`, which reads the token from the VM's directory: it is never copied.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "mcp/jsonrpc.h"
 
 namespace mcpvm::mcp {
 
@@ -33,6 +36,14 @@ struct ServerEntry {
   std::string token;  // empty: the endpoint takes no credential (--endpoint-auth none)
   std::string mcpvm;  // the mcpvm executable, for clients that spawn `mcpvm proxy stdio NAME`
 };
+
+// For clients whose file is JSON: the top-level key ("mcpServers", "servers", "context_servers") and the
+// server's entry under it (keyed by the VM's name). nullopt for TOML and YAML clients.
+struct JsonEntry {
+  std::string top_key;
+  json entry;
+};
+std::optional<JsonEntry> json_entry(const McpClient& client, const ServerEntry& server);
 
 // The fragment of the client's configuration file that declares the server (a whole JSON document with
 // the client's top-level key, a TOML table, or a YAML mapping), ending with a newline.

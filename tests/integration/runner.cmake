@@ -10,7 +10,7 @@ mcpvm_integration_test(exec
 # The capped console log, network counters in inspect, foreground runs and ls, a VM created by mcpvm 0.1,
 # and the endpoint's tool policy and audit log (same script, other scenarios).
 mcpvm_integration_test(runner_lifecycle_logs_net
-  COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/runner_lifecycle.sh ${CMAKE_BINARY_DIR} console_cap network_counters foreground old_config tools
+  COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/runner_lifecycle.sh ${CMAKE_BINARY_DIR} console_cap network_counters foreground old_config tools clients
   TIMEOUT 400 LABELS lifecycle)
 
 # Secrets end to end (issue 15): see secrets_test.sh.

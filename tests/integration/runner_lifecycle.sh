@@ -356,6 +356,38 @@ scenario_tools() {
   no_leftovers tools
 }
 
+scenario_clients() {
+  log "== run --register / client register / unregister / rm: clients' own files, byte-preserving"
+  local h=$work/clienthome
+  mkdir -p "$h/.config/Code/User" "$h/.cursor" "$h/.codex"
+  printf '{\n  "numStartups": 3,\n  "projects": {"/home/me": {"allowedTools": []}}\n}\n' >"$h/.claude.json"
+  printf '// mine\n{\n  "servers": {\n    /* kept */\n    "github": {"type": "http", "url": "https://example.invalid/mcp"}\n  }\n}\n' \
+    >"$h/.config/Code/User/mcp.json"
+  printf '{"mcpServers": {broken' >"$h/.cursor/mcp.json"
+  cp "$h/.claude.json" "$work/claude.orig"; cp "$h/.config/Code/User/mcp.json" "$work/vscode.orig"
+  chmod 640 "$h/.claude.json"
+  HOME=$h "$mcpvm" run --name reg --register claude-code "${demo[@]}" x >/dev/null 2>"$work/reg.err" || fail "run reg: $(cat "$work/reg.err")"
+  check 'grep -q "registered with claude-code" "$work/reg.err"' "run --register says so"
+  check 'jq -e ".mcpServers.reg.type == \"http\" and .numStartups == 3 and .projects[\"/home/me\"] != null" "$h/.claude.json" >/dev/null' \
+    "~/.claude.json got the entry and kept the rest"
+  check 'cmp -s "$h/.claude.json.mcpvm-backup" "$work/claude.orig" && [ "$(stat -c %a "$h/.claude.json")" = 640 ]' "a backup of the old file; the mode kept"
+  local url auth
+  url=$(jq -r .mcpServers.reg.url "$h/.claude.json"); auth=$(jq -r .mcpServers.reg.headers.Authorization "$h/.claude.json")
+  check 'curl -s --max-time 30 -H "Content-Type: application/json" -H "Accept: application/json, text/event-stream" -H @<(printf "Authorization: %s" "$auth") -d "$initialize_body" "$url" | grep -q serverInfo' \
+    "the registered entry (URL + header) reaches the server"
+  check 'HOME=$h "$mcpvm" client register vscode reg >/dev/null' "client register vscode"
+  check 'grep -q "^// mine" "$h/.config/Code/User/mcp.json" && grep -q "/\* kept \*/" "$h/.config/Code/User/mcp.json"' "VS Code's comments are kept"
+  check '! HOME=$h "$mcpvm" client register cursor reg 2>"$work/cursor.err" && grep -q "not valid JSON" "$work/cursor.err" && [ "$(cat "$h/.cursor/mcp.json")" = "{\"mcpServers\": {broken" ]' \
+    "a file that cannot be parsed is refused and left untouched"
+  check '! HOME=$h "$mcpvm" client register codex reg 2>"$work/codex.err" && grep -q "not supported yet" "$work/codex.err"' "codex: a clear 'not yet'"
+  check 'HOME=$h "$mcpvm" client register vscode reg >/dev/null && [ "$(jq -c "[.[]]" "$MCPVM_HOME/vms/reg/clients.json")" = "[\"claude-code\",\"vscode\"]" ]' "register is idempotent; clients.json records both"
+  remember reg
+  check 'HOME=$h "$mcpvm" rm -f reg >/dev/null' "rm -f"
+  check 'cmp -s "$h/.config/Code/User/mcp.json" "$work/vscode.orig"' "rm took the VS Code entry out: the file is byte-identical to the user's"
+  check 'jq -e ".mcpServers == {} and .numStartups == 3" "$h/.claude.json" >/dev/null' "rm took the Claude Code entry out"
+  no_leftovers reg
+}
+
 scenario_console_cap() {
   log "== the guest console log is capped and rotated (the runner drains it; QEMU does not write a file)"
   local cap=16384 logs=$MCPVM_HOME/vms/chatty/logs
