@@ -67,7 +67,7 @@ std::optional<SecretMap> SecretStore::read_with(const StoreKey& key, const KdfPa
   });
 }
 
-void SecretStore::update(const std::function<void(SecretMap&)>& change) {
+void SecretStore::update(const std::function<bool(SecretMap&)>& change) {
   with_context("secret store " + file_.string(), [&] {
     make_private_dirs(file_.parent_path());
     check_private_dir(file_.parent_path());
@@ -80,7 +80,7 @@ void SecretStore::update(const std::function<void(SecretMap&)>& change) {
       if (k.source == KeySource::prompt) keyring_save(file_, kdf, k.key);
       current = Unlocked{std::move(k.key), kdf, SecretMap{}};
     }
-    change(current->entries);
+    if (!change(current->entries)) return;
     std::string sealed = seal_store(current->kdf, current->key, current->entries);
     write_file_atomic(file_, sealed, 0600);
   });
@@ -88,14 +88,17 @@ void SecretStore::update(const std::function<void(SecretMap&)>& change) {
 
 void SecretStore::set(const std::string& name, std::string_view value) {
   check_secret_name(name);
-  update([&](SecretMap& m) { m.set(name, value); });
+  update([&](SecretMap& m) {
+    m.set(name, value);
+    return true;
+  });
 }
 
 bool SecretStore::remove(const std::string& name) {
   check_secret_name(name);
   if (!exists()) return false;
   bool removed = false;
-  update([&](SecretMap& m) { removed = m.erase(name); });
+  update([&](SecretMap& m) { return removed = m.erase(name); });
   return removed;
 }
 

@@ -42,8 +42,9 @@ class SecretStore {
   std::optional<SecretMap> read_with(const StoreKey& key, const KdfParams& kdf) const;
 
   // Under the lock: the current entries (none for a new store, which then gets fresh KDF parameters and
-  // asks for a new passphrase), changed by `change`, sealed and written atomically.
-  void update(const std::function<void(SecretMap&)>& change);
+  // asks for a new passphrase), changed by `change`, sealed and written atomically. `change` returns false
+  // when it changed nothing: the file is then left as it is.
+  void update(const std::function<bool(SecretMap&)>& change);
 
   void set(const std::string& name, std::string_view value);
   bool remove(const std::string& name);    // false: there was no such secret

@@ -75,7 +75,9 @@ TEST_F(SecretStoreTest, RoundTripIsEncryptedAndPrivate) {
   ASSERT_EQ(::stat(store_path().parent_path().c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0700u);
   EXPECT_TRUE(store().remove("slack"));
+  std::string after_rm = read_file(store_path());
   EXPECT_FALSE(store().remove("slack"));
+  EXPECT_EQ(read_file(store_path()), after_rm) << "removing nothing rewrote the store";
   EXPECT_EQ(store().names(), std::vector<std::string>{"github"});
 }
 
