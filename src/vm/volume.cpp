@@ -14,9 +14,9 @@ namespace {
 namespace fs = std::filesystem;
 
 // The 9p client's options. version 9p2000.L: POSIX semantics (the .u dialect lacks xattrs and locks).
-// msize: 512 KiB messages (the default 8 KiB makes sequential reads ~10x slower). cache=mmap: no page
-// cache for reads (the host may change files under the guest: they stay coherent), but mmap works (node and
-// sqlite need it); docs/volumes.md has the measurements behind this.
+// msize: the largest message the virtio transport takes (it caps the value at 512000). cache=mmap: no page
+// cache for reads, so files the host changes under the guest stay coherent, yet mmap of files works (sqlite
+// and others map their files); docs/volumes.md has the measurements against cache=loose and virtiofs.
 constexpr const char* kMountOptions = "trans=virtio,version=9p2000.L,msize=524288,cache=mmap";
 
 bool owned_by_init(const std::string& guest) {

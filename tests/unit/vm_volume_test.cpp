@@ -85,6 +85,13 @@ TEST_F(VolumeSpec, BadSpecsAreRefusedWithOneLine) {
     EXPECT_EQ(error_of(spec).find('\n'), std::string::npos) << spec;
 }
 
+// procfs has no user.* xattrs: what mapped-xattr stores for the guest's files cannot be kept there.
+TEST_F(VolumeSpec, AWritableVolumeNeedsUserXattrs) {
+  EXPECT_NE(error_of("/proc:/d").find("does not support user extended attributes"), std::string::npos)
+      << error_of("/proc:/d");
+  EXPECT_EQ(error_of("/proc:/d:ro"), "(accepted)");  // read-only: nothing is stored
+}
+
 TEST_F(VolumeSpec, DuplicateTargetsWriteUpgradesRead) {
   std::vector<Volume> v;
   add_volume(v, parse_volume_spec("data:/d:ro", dir));
