@@ -28,8 +28,8 @@
 #include "runner/names.h"
 #include "runner/probe.h"
 #include "runner/run_config.h"
-#include "secrets/delivery.h"
 #include "runner/volumes.h"
+#include "secrets/delivery.h"
 #include "util/error.h"
 #include "util/fd.h"
 #include "util/fs.h"
@@ -75,8 +75,8 @@ struct RunOptions {
   std::string tools_override;  // --tools-override FILE
   bool audit_args = false;
   std::vector<std::string> register_with;  // --register CLIENT
-  net::NetworkFlags net;             // none given = the "network" profile (egress, no host loopback)
-  std::vector<std::string> secrets;  // --secret NAME,target=ENV (references; see "Secrets" below)
+  net::NetworkFlags net;                   // none given = the "network" profile (egress, no host loopback)
+  std::vector<std::string> secrets;        // --secret NAME,target=ENV (references; see "Secrets" below)
   // -v/--volume specs, checked with the profile's read/write entries (runner/volumes.h).
   std::vector<std::string> volumes;
 };
