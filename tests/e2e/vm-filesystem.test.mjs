@@ -79,7 +79,8 @@ await run("vm-filesystem", [
     const m = r.stdout.match(/^vfs\s+(http:\/\/127\.0\.0\.1:\d+)\/mcp$/m);
     check(m, `stdout names the VM and its URL: ${r.stdout}`);
     base = m[1];
-    client = await connect(base, "http");
+    const token = JSON.parse((await mcpvmRun(["inspect", "vfs"])).stdout).endpoint.token;
+    client = await connect(base, "http", {}, token);
     const { tools } = await client.listTools();
     const names = tools.map((t) => t.name);
     for (const n of ["read_text_file", "write_file", "list_directory"]) check(names.includes(n), `tool ${n} in ${names}`);
