@@ -106,6 +106,14 @@ void register_with_client(const mcp::McpClient& client, const std::string& vm_na
     fail("{}: {} does not exist (is {} installed?); `mcpvm client config {} --for {}` prints the entry",
          client.id, path.parent_path().string(), client.title, vm_name, client.id);
   bool existed = fs::exists(path, ec);
+  // The entry carries the VM's bearer token: never into a file other users can read.
+  struct stat st {};
+  if (existed && !entry.token.empty() && ::stat(path.c_str(), &st) == 0 && (st.st_mode & 077))
+    fail(
+        "{}: {} is readable by other users (mode {:o}): the VM's token would be shared with them; run chmod "
+        "600 "
+        "{} and register again",
+        client.id, path.string(), st.st_mode & 0777, path.string());
   std::string old_text = existed ? read_file(path, 64u << 20) : "";
   std::string text = with_context(
       path.string(), [&] { return mcp::jsonc_set_member(old_text, e.top_key, vm_name, e.entry); });
@@ -121,7 +129,7 @@ void register_with_client(const mcp::McpClient& client, const std::string& vm_na
 void unregister_from_client(const mcp::McpClient& client, const std::string& vm_name) {
   fs::path path = client_config_file(client);
   std::error_code ec;
-  if (client.format == mcp::ClientFileFormat::json && fs::exists(path, ec)) {
+  if (client.format == mcp::ClientFileFormat::jsonc && fs::exists(path, ec)) {
     mcp::ServerEntry placeholder{vm_name, "", "", ""};
     std::string top = mcp::json_entry(client, placeholder)->top_key;
     std::string old_text = read_file(path, 64u << 20);

@@ -23,7 +23,8 @@ std::filesystem::path client_config_file(const mcp::McpClient& client);
 mcp::ServerEntry server_entry_of(const std::string& name);
 
 // Adds (or updates) the VM's entry in the client's file and records the registration. Throws Error (the
-// file untouched) when the client's file cannot be parsed, or its directory does not exist.
+// file untouched) when the client's file cannot be parsed, its directory does not exist, or the entry
+// carries the VM's token and the file is readable by other users.
 void register_with_client(const mcp::McpClient& client, const std::string& vm_name);
 
 // Removes the VM's entry from the client's file (nothing when absent) and forgets the registration.

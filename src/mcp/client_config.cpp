@@ -69,7 +69,7 @@ std::string render_yaml(const ServerEntry& s) {
 }  // namespace
 
 std::optional<JsonEntry> json_entry(const McpClient& client, const ServerEntry& s) {
-  if (client.format != ClientFileFormat::json) return std::nullopt;
+  if (client.format != ClientFileFormat::jsonc) return std::nullopt;
   JsonShape shape = json_shape(client.id);
   json entry;
   if (shape.proxy) {
@@ -85,14 +85,14 @@ std::optional<JsonEntry> json_entry(const McpClient& client, const ServerEntry& 
 const std::vector<McpClient>& mcp_clients() {
   using F = ClientFileFormat;
   static const std::vector<McpClient> clients = {
-      {"claude-code", "Claude Code", ".claude.json", F::json},
+      {"claude-code", "Claude Code", ".claude.json", F::jsonc},
       {"claude-desktop", "Claude Desktop (through mcpvm proxy stdio)",
-       ".config/Claude/claude_desktop_config.json", F::json},
-      {"cursor", "Cursor", ".cursor/mcp.json", F::json},
-      {"vscode", "VS Code", ".config/Code/User/mcp.json", F::json},
-      {"windsurf", "Windsurf", ".codeium/windsurf/mcp_config.json", F::json},
-      {"gemini-cli", "Gemini CLI", ".gemini/settings.json", F::json},
-      {"zed", "Zed", ".config/zed/settings.json", F::json},
+       ".config/Claude/claude_desktop_config.json", F::jsonc},
+      {"cursor", "Cursor", ".cursor/mcp.json", F::jsonc},
+      {"vscode", "VS Code", ".config/Code/User/mcp.json", F::jsonc},
+      {"windsurf", "Windsurf", ".codeium/windsurf/mcp_config.json", F::jsonc},
+      {"gemini-cli", "Gemini CLI", ".gemini/settings.json", F::jsonc},
+      {"zed", "Zed", ".config/zed/settings.json", F::jsonc},
       {"codex", "Codex (through mcpvm proxy stdio)", ".codex/config.toml", F::toml},
       {"goose", "Goose", ".config/goose/config.yaml", F::yaml},
   };
@@ -107,7 +107,7 @@ const McpClient* find_mcp_client(std::string_view id) {
 
 std::string render_client_config(const McpClient& client, const ServerEntry& server) {
   switch (client.format) {
-    case ClientFileFormat::json:
+    case ClientFileFormat::jsonc:
       return render_json(client, server);
     case ClientFileFormat::toml:
       return render_toml(server);

@@ -16,7 +16,7 @@
 
 namespace mcpvm::mcp {
 
-enum class ClientFileFormat { json, toml, yaml };
+enum class ClientFileFormat { jsonc, toml, yaml };  // JSON with comments, TOML, YAML
 
 struct McpClient {
   std::string_view id;           // what --for takes

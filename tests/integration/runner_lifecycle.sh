@@ -365,12 +365,15 @@ scenario_clients() {
     >"$h/.config/Code/User/mcp.json"
   printf '{"mcpServers": {broken' >"$h/.cursor/mcp.json"
   cp "$h/.claude.json" "$work/claude.orig"; cp "$h/.config/Code/User/mcp.json" "$work/vscode.orig"
-  chmod 640 "$h/.claude.json"
+  chmod 644 "$h/.claude.json" "$h/.config/Code/User/mcp.json"
   HOME=$h "$mcpvm" run --name reg --register claude-code "${demo[@]}" x >/dev/null 2>"$work/reg.err" || fail "run reg: $(cat "$work/reg.err")"
-  check 'grep -q "registered with claude-code" "$work/reg.err"' "run --register says so"
+  check 'grep -q "not registered with claude-code: .*readable by other users" "$work/reg.err" && cmp -s "$h/.claude.json" "$work/claude.orig"' \
+    "the token is never written into a file other users can read (the VM runs, the file is untouched)"
+  chmod 600 "$h/.claude.json" "$h/.config/Code/User/mcp.json" "$h/.cursor/mcp.json"
+  check 'HOME=$h "$mcpvm" client register claude-code reg 2>&1 | grep -q "registered reg with"' "client register claude-code"
   check 'jq -e ".mcpServers.reg.type == \"http\" and .numStartups == 3 and .projects[\"/home/me\"] != null" "$h/.claude.json" >/dev/null' \
     "~/.claude.json got the entry and kept the rest"
-  check 'cmp -s "$h/.claude.json.mcpvm-backup" "$work/claude.orig" && [ "$(stat -c %a "$h/.claude.json")" = 640 ]' "a backup of the old file; the mode kept"
+  check 'cmp -s "$h/.claude.json.mcpvm-backup" "$work/claude.orig" && [ "$(stat -c %a "$h/.claude.json")" = 600 ]' "a backup of the old file; the mode kept"
   local url auth
   url=$(jq -r .mcpServers.reg.url "$h/.claude.json"); auth=$(jq -r .mcpServers.reg.headers.Authorization "$h/.claude.json")
   check 'curl -s --max-time 30 -H "Content-Type: application/json" -H "Accept: application/json, text/event-stream" -H @<(printf "Authorization: %s" "$auth") -d "$initialize_body" "$url" | grep -q serverInfo' \

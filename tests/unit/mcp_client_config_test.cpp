@@ -29,7 +29,9 @@ TEST(ClientConfig, JsonClientsGetTheirKeysAndTheToken) {
     const json& e = j[std::string(c.top)]["fetch"];
     EXPECT_EQ(e[std::string(c.url_key)], kServer.url) << c.id;
     EXPECT_EQ(e["headers"]["Authorization"], auth) << c.id;
-    if (!c.type.empty()) EXPECT_EQ(e["type"], c.type) << c.id;
+    if (!c.type.empty()) {
+      EXPECT_EQ(e["type"], c.type) << c.id;
+    }
     EXPECT_EQ(j.size(), 1u) << c.id;
   }
 }
