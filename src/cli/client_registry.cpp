@@ -18,19 +18,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path home_dir() {
-  const char* home = std::getenv("HOME");
-  if (!home || !*home) fail("HOME is not set: cannot find the MCP clients' configuration files");
-  return home;
-}
-
-std::string mcpvm_executable() {
-  std::error_code ec;
-  auto exe = fs::read_symlink("/proc/self/exe", ec);
-  if (ec) fail("cannot locate the mcpvm binary (/proc/self/exe): {}", ec.message());
-  return exe.string();
-}
-
 fs::path registrations_file(const runner::VmDir& dir) {
   return dir.root() / "clients.json";
 }
@@ -75,6 +62,12 @@ const mcp::JsonEntry json_entry_or_fail(const mcp::McpClient& client, const mcp:
 
 }  // namespace
 
+fs::path home_dir() {
+  const char* home = std::getenv("HOME");
+  if (!home || !*home) fail("HOME is not set: cannot find the MCP clients' configuration files");
+  return home;
+}
+
 fs::path client_config_file(const mcp::McpClient& client) {
   return home_dir() / client.config_path;
 }
@@ -86,7 +79,7 @@ mcp::ServerEntry server_entry_of(const std::string& name) {
   runner::VmListing vm = runner::describe_vm(name);
   auto url = vm.state ? mcp::parse_endpoint_url(vm.state->endpoint) : std::nullopt;
   if (!url) fail("VM {} has no MCP endpoint yet: start it first (mcpvm start {})", name, name);
-  mcp::ServerEntry entry{name, url->streamable_http(), "", mcpvm_executable()};
+  mcp::ServerEntry entry{name, url->streamable_http(), "", runner::own_executable().string()};
   if (dir.load_config().mcp.auth == runner::EndpointAuth::bearer) {
     auto token = runner::read_endpoint_token(dir);
     if (!token)

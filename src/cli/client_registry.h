@@ -15,6 +15,9 @@
 
 namespace mcpvm::cli {
 
+// $HOME, where the clients keep their files. Throws Error when it is not set.
+std::filesystem::path home_dir();
+
 // The client's configuration file under $HOME.
 std::filesystem::path client_config_file(const mcp::McpClient& client);
 

@@ -1,7 +1,6 @@
 // `mcpvm client ls | config NAME --for CLIENT | register CLIENT NAME... | unregister CLIENT NAME...`: which
 // MCP clients this machine has, the snippet that declares a VM's server in a client's own configuration
 // file (mcp/client_config.h), and writing it there (cli/client_registry.h).
-#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 
@@ -13,12 +12,6 @@
 namespace mcpvm::cli {
 namespace {
 
-std::filesystem::path home_dir() {
-  const char* home = std::getenv("HOME");
-  if (!home || !*home) fail("HOME is not set: cannot find the MCP clients' configuration files");
-  return home;
-}
-
 std::string client_ids() {
   std::string ids;
   for (const auto& c : mcp::mcp_clients()) ids += (ids.empty() ? "" : ", ") + std::string(c.id);
@@ -29,7 +22,7 @@ int run_client_ls(bool as_json) {
   auto home = home_dir();
   nlohmann::json out = nlohmann::json::array();
   for (const auto& c : mcp::mcp_clients()) {
-    auto path = home / c.config_path;
+    auto path = client_config_file(c);
     std::error_code ec;
     // A client counts as installed when its configuration file, or the directory it lives in, exists.
     bool installed = std::filesystem::exists(path, ec) ||

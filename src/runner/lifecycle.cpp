@@ -23,13 +23,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::filesystem::path own_executable() {
-  std::error_code ec;
-  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec) fail("cannot locate the mcpvm binary (/proc/self/exe): {}", ec.message());
-  return exe;
-}
-
 bool is_final(Status s) {
   return s == Status::stopped || s == Status::exited || s == Status::error;
 }
@@ -146,6 +139,13 @@ void ensure_not_running(const VmDir& dir) {
 }
 
 }  // namespace
+
+std::filesystem::path own_executable() {
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) fail("cannot locate the mcpvm binary (/proc/self/exe): {}", ec.message());
+  return exe;
+}
 
 std::string recent_logs(const VmDir& dir, long lines) {
   std::string out;

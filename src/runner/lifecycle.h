@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
@@ -51,6 +52,10 @@ std::vector<ProcessIdentity> find_vm_processes(const VmDir& dir);
 
 // Kills every live process of the VM (pid + start time checked); returns how many there were.
 int kill_vm_processes(const VmDir& dir, std::chrono::milliseconds grace);
+
+// This mcpvm executable (/proc/self/exe): what the runner is spawned as, and what clients that spawn
+// `mcpvm proxy stdio NAME` are told to run.
+std::filesystem::path own_executable();
 
 // The last lines of the server log and console, for failure messages.
 std::string recent_logs(const VmDir& dir, long lines);
