@@ -8,7 +8,7 @@ PKGS=(
   build-essential cmake ninja-build pkg-config clang clang-format
   # libraries
   libcurl4-openssl-dev libarchive-dev libsquashfs-dev libslirp-dev libsodium-dev libkeyutils-dev libpsl-dev libglib2.0-dev nlohmann-json3-dev
-  libcli11-dev libfmt-dev libssl-dev libboost-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libtomlplusplus-dev libyaml-cpp-dev libcli11-dev libfmt-dev libssl-dev libboost-dev libgtest-dev libgmock-dev libbenchmark-dev
   # the VM: QEMU, the guest kernel's tooling, initramfs/module helpers
   qemu-system-x86 kmod xz-utils cpio
   # tests: a real registry, image tools, squashfs oracle, a busybox rootfs, node for MCP servers/clients

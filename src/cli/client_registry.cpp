@@ -4,8 +4,8 @@
 
 #include <cstdlib>
 
+#include "mcp/client_file.h"
 #include "mcp/endpoint_url.h"
-#include "mcp/jsonc_edit.h"
 #include "runner/endpoint_token.h"
 #include "runner/lifecycle.h"
 #include "runner/names.h"
@@ -50,16 +50,6 @@ void replace_client_file(const fs::path& path, const std::string& old_text, cons
   write_file_atomic(target, text, mode);
 }
 
-const mcp::JsonEntry json_entry_or_fail(const mcp::McpClient& client, const mcp::ServerEntry& entry) {
-  auto e = mcp::json_entry(client, entry);
-  if (!e)
-    fail(
-        "{}: writing its {} file is not supported yet; add what `mcpvm client config {} --for {}` prints by "
-        "hand",
-        client.id, client.format == mcp::ClientFileFormat::toml ? "TOML" : "YAML", entry.name, client.id);
-  return *e;
-}
-
 }  // namespace
 
 fs::path home_dir() {
@@ -92,7 +82,6 @@ mcp::ServerEntry server_entry_of(const std::string& name) {
 
 void register_with_client(const mcp::McpClient& client, const std::string& vm_name) {
   mcp::ServerEntry entry = server_entry_of(vm_name);
-  mcp::JsonEntry e = json_entry_or_fail(client, entry);
   fs::path path = client_config_file(client);
   std::error_code ec;
   if (!fs::is_directory(path.parent_path(), ec))
@@ -108,8 +97,8 @@ void register_with_client(const mcp::McpClient& client, const std::string& vm_na
         "{} and register again",
         client.id, path.string(), st.st_mode & 0777, path.string());
   std::string old_text = existed ? read_file(path, 64u << 20) : "";
-  std::string text = with_context(
-      path.string(), [&] { return mcp::jsonc_set_member(old_text, e.top_key, vm_name, e.entry); });
+  std::string text =
+      with_context(path.string(), [&] { return mcp::client_file_with_server(client, old_text, entry); });
   if (text != old_text) replace_client_file(path, old_text, text, existed);
   runner::VmDir dir = runner::VmDir::for_name(vm_name);
   auto ids = read_registrations(dir);
@@ -122,12 +111,10 @@ void register_with_client(const mcp::McpClient& client, const std::string& vm_na
 void unregister_from_client(const mcp::McpClient& client, const std::string& vm_name) {
   fs::path path = client_config_file(client);
   std::error_code ec;
-  if (client.format == mcp::ClientFileFormat::jsonc && fs::exists(path, ec)) {
-    mcp::ServerEntry placeholder{vm_name, "", "", ""};
-    std::string top = mcp::json_entry(client, placeholder)->top_key;
+  if (fs::exists(path, ec)) {
     std::string old_text = read_file(path, 64u << 20);
-    std::string text =
-        with_context(path.string(), [&] { return mcp::jsonc_remove_member(old_text, top, vm_name); });
+    std::string text = with_context(
+        path.string(), [&] { return mcp::client_file_without_server(client, old_text, vm_name); });
     if (text != old_text) replace_client_file(path, old_text, text, true);
   }
   runner::VmDir dir = runner::VmDir::for_name(vm_name);

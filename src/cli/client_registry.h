@@ -1,9 +1,9 @@
 // Writing a VM's server into MCP clients' own configuration files (`mcpvm client register`, `run
 // --register`) and taking it out again (`client unregister`, `rm`). The file is edited byte-preservingly
-// (mcp/jsonc_edit.h): the user's other entries, comments and layout stay. Before each change the previous
-// file is kept as FILE.mcpvm-backup (0600); the new one replaces it atomically with its mode kept; a file
-// that cannot be parsed is refused and left untouched. Which clients a VM was registered with is kept in
-// the VM's directory (clients.json), so `rm` can take the entries out.
+// (mcp/client_file.h: JSONC, TOML or YAML): the user's other entries, comments and layout stay. Before each
+// change the previous file is kept as FILE.mcpvm-backup (0600); the new one replaces it atomically with its
+// mode kept; a file that cannot be parsed is refused and left untouched. Which clients a VM was registered
+// with is kept in the VM's directory (clients.json), so `rm` can take the entries out.
 #pragma once
 
 #include <filesystem>

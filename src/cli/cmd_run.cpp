@@ -262,7 +262,6 @@ runner::RunConfig config_from_flags(const RunOptions& o) {
   for (const auto& id : o.register_with) {
     const mcp::McpClient* client = mcp::find_mcp_client(id);
     if (!client) fail("--register {:?}: unknown client (see mcpvm client ls)", id);
-    if (!mcp::json_entry(*client, {})) fail("--register {}: writing its file is not supported yet", id);
     if (o.foreground) fail("--register: run --foreground serves no MCP endpoint");
   }
   if (o.foreground && (c.mcp.tools || !c.mcp.tools_override.empty()))

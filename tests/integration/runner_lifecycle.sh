@@ -359,7 +359,12 @@ scenario_tools() {
 scenario_clients() {
   log "== run --register / client register / unregister / rm: clients' own files, byte-preserving"
   local h=$work/clienthome
-  mkdir -p "$h/.config/Code/User" "$h/.cursor" "$h/.codex"
+  mkdir -p "$h/.config/Code/User" "$h/.cursor" "$h/.codex" "$h/.config/goose"
+  printf '# codex\nmodel = "o4-mini"\n\n[mcp_servers.github]\ncommand = "npx"\n' >"$h/.codex/config.toml"
+  printf 'GOOSE_PROVIDER: openai\nextensions:\n  developer:\n    enabled: true   # mine\n    type: builtin\nGOOSE_MODEL: gpt-4o\n' \
+    >"$h/.config/goose/config.yaml"
+  cp "$h/.codex/config.toml" "$work/codex.orig"; cp "$h/.config/goose/config.yaml" "$work/goose.orig"
+  chmod 600 "$h/.config/goose/config.yaml"
   printf '{\n  "numStartups": 3,\n  "projects": {"/home/me": {"allowedTools": []}}\n}\n' >"$h/.claude.json"
   printf '// mine\n{\n  "servers": {\n    /* kept */\n    "github": {"type": "http", "url": "https://example.invalid/mcp"}\n  }\n}\n' \
     >"$h/.config/Code/User/mcp.json"
@@ -382,12 +387,19 @@ scenario_clients() {
   check 'grep -q "^// mine" "$h/.config/Code/User/mcp.json" && grep -q "/\* kept \*/" "$h/.config/Code/User/mcp.json"' "VS Code's comments are kept"
   check '! HOME=$h "$mcpvm" client register cursor reg 2>"$work/cursor.err" && grep -q "not valid JSON" "$work/cursor.err" && [ "$(cat "$h/.cursor/mcp.json")" = "{\"mcpServers\": {broken" ]' \
     "a file that cannot be parsed is refused and left untouched"
-  check '! HOME=$h "$mcpvm" client register codex reg 2>"$work/codex.err" && grep -q "not supported yet" "$work/codex.err"' "codex: a clear 'not yet'"
-  check 'HOME=$h "$mcpvm" client register vscode reg >/dev/null && [ "$(jq -c "[.[]]" "$MCPVM_HOME/vms/reg/clients.json")" = "[\"claude-code\",\"vscode\"]" ]' "register is idempotent; clients.json records both"
+  check 'HOME=$h "$mcpvm" client register codex reg >/dev/null && grep -q "^\[mcp_servers.\"reg\"\]" "$h/.codex/config.toml" && grep -q "^args = \[\"proxy\", \"stdio\", \"reg\"\]" "$h/.codex/config.toml" && head -5 "$h/.codex/config.toml" | cmp -s - "$work/codex.orig"' \
+    "codex: a [mcp_servers.\"reg\"] table running mcpvm proxy stdio, appended after the user's bytes"
+  check 'HOME=$h "$mcpvm" client register goose reg >/dev/null && grep -q "^  \"reg\":" "$h/.config/goose/config.yaml" && grep -q "Authorization: \"Bearer " "$h/.config/goose/config.yaml" && grep -q "enabled: true   # mine" "$h/.config/goose/config.yaml"' \
+    "goose: a streamable_http extension with the token header, the user's comment kept"
+  check 'HOME=$h "$mcpvm" client unregister goose reg >/dev/null && cmp -s "$h/.config/goose/config.yaml" "$work/goose.orig" && HOME=$h "$mcpvm" client register goose reg >/dev/null' \
+    "goose: unregister gives the user's file back byte for byte"
+  check 'HOME=$h "$mcpvm" client register vscode reg >/dev/null && [ "$(jq -c "[.[]]" "$MCPVM_HOME/vms/reg/clients.json")" = "[\"claude-code\",\"vscode\",\"codex\",\"goose\"]" ]' "register is idempotent; clients.json records all four"
   remember reg
   check 'HOME=$h "$mcpvm" rm -f reg >/dev/null' "rm -f"
   check 'cmp -s "$h/.config/Code/User/mcp.json" "$work/vscode.orig"' "rm took the VS Code entry out: the file is byte-identical to the user's"
   check 'jq -e ".mcpServers == {} and .numStartups == 3" "$h/.claude.json" >/dev/null' "rm took the Claude Code entry out"
+  check '[ "$(cat "$h/.codex/config.toml")" = "$(cat "$work/codex.orig")" ] && cmp -s "$h/.config/goose/config.yaml" "$work/goose.orig"' \
+    "rm took the Codex table and the Goose extension out"
   no_leftovers reg
 }
 

@@ -2,6 +2,7 @@ mcpvm_unit_test(mcp_test
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/mcp_protocol_test.cpp ${CMAKE_CURRENT_LIST_DIR}/mcp_hub_test.cpp
           ${CMAKE_CURRENT_LIST_DIR}/mcp_bearer_auth_test.cpp ${CMAKE_CURRENT_LIST_DIR}/mcp_tool_policy_test.cpp
           ${CMAKE_CURRENT_LIST_DIR}/mcp_client_config_test.cpp ${CMAKE_CURRENT_LIST_DIR}/mcp_jsonc_edit_test.cpp
+          ${CMAKE_CURRENT_LIST_DIR}/mcp_client_file_test.cpp
           ${CMAKE_CURRENT_LIST_DIR}/mcp_fuzz_protocol.cpp ${CMAKE_CURRENT_LIST_DIR}/mcp_fuzz_corpus_test.cpp
   LIBS mcpvm_mcp_protocol)
 
