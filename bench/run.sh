@@ -9,6 +9,10 @@ shift
 src=$(cd "$(dirname "$0")/.." && pwd)
 names=("$@")
 [ ${#names[@]} -gt 0 ] || names=(pull rootfs boot bridge net density exec vm-http volume)
+source "$src/bench/lib/summary.sh"
+MCPVM_BENCH_SUMMARY=$(mktemp /tmp/mcpvm-bench-summary.XXXXXX)
+export MCPVM_BENCH_SUMMARY
+trap 'rm -f "$MCPVM_BENCH_SUMMARY"' EXIT
 load=$(cut -d' ' -f1 /proc/loadavg)
 echo "bench: $(nproc) CPUs, load average $load (numbers are only comparable on a quiet host)"
 failed=()
@@ -20,6 +24,7 @@ for name in "${names[@]}"; do
     *) echo "unknown benchmark '$name' (pull rootfs boot bridge net density exec vm-http volume)" >&2; false ;;
   esac || failed+=("$name")
 done
+bench_print_summary "$MCPVM_BENCH_SUMMARY"
 if [ ${#failed[@]} -gt 0 ]; then
   echo "bench: failed: ${failed[*]}" >&2
   exit 1

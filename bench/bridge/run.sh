@@ -58,5 +58,13 @@ for (const [n, v] of Object.entries(r)) {
   console.log(pad(n, 14) + pad(v.seq.p50_ms, 12) + pad(v.seq.p99_ms, 12) + pad(v.seq.rps, 11) + pad(v.conc.p50_ms, 12) +
     pad(v.conc.p99_ms, 12) + pad(v.conc.rps, 11) + (v.conc.rps / bestPeer).toFixed(2) + "x");
 }
-console.log(`mcpvm p50 overhead over direct stdio: ${(r.mcpvm.seq.p50_ms - r.direct.seq.p50_ms).toFixed(3)} ms`);
+const overhead = r.mcpvm.seq.p50_ms - r.direct.seq.p50_ms;
+console.log(`mcpvm p50 overhead over direct stdio: ${overhead.toFixed(3)} ms`);
+if (process.env.MCPVM_BENCH_SUMMARY) {  // bench/lib/summary.sh
+  const best = r.supergateway.conc.rps >= r["mcp-proxy"].conc.rps ? "supergateway" : "mcp-proxy";
+  fs.appendFileSync(process.env.MCPVM_BENCH_SUMMARY,
+    `bridge seq p50, ms\t${r.mcpvm.seq.p50_ms}\tdirect stdio ${r.direct.seq.p50_ms}\t+${overhead.toFixed(3)} ms\toverhead <= 1 ms\n` +
+    `bridge c32, req/s\t${r.mcpvm.conc.rps}\t${best} ${bestPeer}\t${(r.mcpvm.conc.rps / bestPeer).toFixed(2)}\t>= 1\n` +
+    `bridge c32 vs direct stdio, req/s\t${r.mcpvm.conc.rps}\tdirect stdio ${r.direct.conc.rps}\t${(r.mcpvm.conc.rps / r.direct.conc.rps).toFixed(2)}\t>= 0.5\n`);
+}
 JS

@@ -111,6 +111,9 @@ for i in $(seq 1 "$n"); do
 done
 printf 'peer, bare QEMU (same kernel, trivial init, no devices): %.1f MiB by RSS, %.1f MiB by PSS, of which TCG code buffer %.1f MiB; by PSS without it %.1f MiB\n' \
   "$(mib $b_sum)" "$(mib $b_sum_pss)" "$(mib $b_sum_code)" "$(mib $((b_sum_pss - b_sum_code)))"
+source "$src/bench/lib/summary.sh"
+bench_row "host overhead per idle VM, MiB PSS" "$(printf %.1f "$(mib $sum_pss)")" "bare qemu $(printf %.1f "$(mib $b_sum_pss)")" \
+  "$(printf %.2f "$(echo "$sum_pss / $b_sum_pss" | bc -l)")" "<= 40 MiB"
 printf 'ratio mcpvm/bare: %.2f by PSS (%+.1f MiB per VM); without the code buffers %.2f (%+.1f MiB)\n' \
   "$(echo "$sum_pss / $b_sum_pss" | bc -l)" "$(mib $((sum_pss - b_sum_pss)))" \
   "$(echo "($sum_pss - $sum_code) / ($b_sum_pss - $b_sum_code)" | bc -l)" \

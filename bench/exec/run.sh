@@ -31,7 +31,8 @@ for i in 1 2 3; do
 done
 t0=$(now); n=$("$mcpvm" exec bx -- head -c $bytes /dev/zero | wc -c); t1=$(now)
 [ "$n" -eq $bytes ] || { echo "exec stdout: $n of $bytes bytes"; exit 1; }
-echo "exec stdout ($mib MiB): $(rate "$t0" "$t1") MiB/s"
+exec_rate=$(rate "$t0" "$t1")
+echo "exec stdout ($mib MiB): $exec_rate MiB/s"
 head -c $bytes /dev/zero > "$work/z"
 t0=$(now); n=$("$mcpvm" exec -i bx -- wc -c < "$work/z" | tr -d ' '); t1=$(now)
 [ "$n" -eq $bytes ] || { echo "exec stdin: $n of $bytes bytes"; exit 1; }
@@ -42,4 +43,7 @@ echo "exec stdin ($mib MiB): $(rate "$t0" "$t1") MiB/s"
 fg() { "$mcpvm" run --foreground --rootfs "$work/r.sqfs" --image-config "$work/sh.json" x -- "$1" 2>/dev/null; }
 t0=$(now); fg true; t1=$(now); n=$(fg "head -c $bytes /dev/zero" | wc -c); t2=$(now)
 [ "$n" -eq $bytes ] || { echo "foreground stdout: $n of $bytes bytes"; exit 1; }
-echo "peer: server stdout port ($mib MiB, boot $(awk "BEGIN{printf \"%.1f\", $t1 - $t0}") s subtracted): $(awk "BEGIN{printf \"%.1f\", $mib / (($t2 - $t1) - ($t1 - $t0))}") MiB/s"
+peer_rate=$(awk "BEGIN{printf \"%.1f\", $mib / (($t2 - $t1) - ($t1 - $t0))}")
+echo "peer: server stdout port ($mib MiB, boot $(awk "BEGIN{printf \"%.1f\", $t1 - $t0}") s subtracted): $peer_rate MiB/s"
+source "$src/bench/lib/summary.sh"
+bench_row "exec stdout, MiB/s" "$exec_rate" "server stdout port $peer_rate" "$(awk "BEGIN{printf \"%.2f\", $exec_rate / $peer_rate}")" "-"

@@ -21,3 +21,11 @@ echo "$vm"
 echo "$ns" | summary namespace
 echo "$vm" | summary "TCG VM"
 echo "target: ratio >= 0.9"
+source "$src/bench/lib/summary.sh"
+for pair in "namespace:$ns" "TCG VM:$vm"; do
+  what=${pair%%:*} json=${pair#*:}
+  bench_row "net throughput ($what), Mbit/s" "$(jq -r '.mcpvm.throughput_mbit_s|floor' <<<"$json")" \
+    "qemu user-net $(jq -r '.qemu.throughput_mbit_s|floor' <<<"$json")" "$(jq -r '.ratio_throughput*100|floor/100' <<<"$json")" ">= 0.9"
+  bench_row "net connections ($what), /s" "$(jq -r '.mcpvm.connections_per_s|floor' <<<"$json")" \
+    "qemu user-net $(jq -r '.qemu.connections_per_s|floor' <<<"$json")" "$(jq -r '.ratio_connections*100|floor/100' <<<"$json")" ">= 0.9"
+done

@@ -32,4 +32,7 @@ m=$(median "${t_mcpvm[@]}"); k=$(median "${t_skopeo[@]}")
 echo "pull of the node MCP image ($((size / 1000000)) MB compressed) from docker-registry on 127.0.0.1, $runs runs each:"
 echo "  mcpvm pull:  median ${m}s   (runs: ${t_mcpvm[*]})"
 echo "  skopeo copy: median ${k}s   (runs: ${t_skopeo[*]})"
-echo "  ratio mcpvm/skopeo: $(awk -v a="$m" -v b="$k" 'BEGIN {printf "%.2f", a / b}')  (target <= 0.8)"
+ratio=$(awk -v a="$m" -v b="$k" 'BEGIN {printf "%.2f", a / b}')
+echo "  ratio mcpvm/skopeo: $ratio  (target <= 0.8)"
+source "$src/bench/lib/summary.sh"
+bench_row "pull node MCP image, s (median)" "$m" "skopeo copy $k" "$ratio" "<= 0.8"

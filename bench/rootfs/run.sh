@@ -63,6 +63,9 @@ m_ours=$(printf '%s\n' "${ours[@]}" | median)
 m_theirs=$(printf '%s\n' "${theirs[@]}" | median)
 printf 'median of %d: mcpvm %.2fs, umoci+mksquashfs %.2fs, ratio %.2fx (target <= 0.5x)\n' "$runs" "$m_ours" \
   "$m_theirs" "$(echo "$m_ours / $m_theirs" | bc -l)"
+source "$src/bench/lib/summary.sh"
+bench_row "image -> rootfs, s (median)" "$(printf %.2f "$m_ours")" "umoci+mksquashfs $(printf %.2f "$m_theirs")" \
+  "$(printf %.2f "$(echo "$m_ours / $m_theirs" | bc -l)")" "<= 0.5"
 printf 'sizes: mcpvm %d bytes, mksquashfs %d bytes\n' "$(stat -c %s "$sqfs")" "$(stat -c %s "$work/peer.sqfs")"
 
 # --- second VM of the same image: the cache answers ------------------------------------------------------

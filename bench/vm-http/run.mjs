@@ -96,5 +96,12 @@ for (const [name, rs] of Object.entries(results)) {
   const m = (k) => med(rs.map((r) => r[k]));
   console.log(`| ${name} | ${m("p50").toFixed(2)} | ${m("p99").toFixed(2)} | ${m("seqRate").toFixed(0)} | ${m("cp50").toFixed(2)} | ${m("cRate").toFixed(0)} |`);
 }
+if (process.env.MCPVM_BENCH_SUMMARY) {  // bench/lib/summary.sh
+  const m = (name, k) => med(results[name].map((r) => r[k]));
+  const [ours, peer] = ["mcpvm endpoint", "raw port forward (peer)"];
+  fs.appendFileSync(process.env.MCPVM_BENCH_SUMMARY,
+    `VM HTTP server c${concurrency}, req/s\t${m(ours, "cRate").toFixed(0)}\traw port forward ${m(peer, "cRate").toFixed(0)}\t` +
+    `${(m(ours, "cRate") / m(peer, "cRate")).toFixed(2)}\t-\n`);
+}
 console.log(`(${rounds} rounds alternating, medians; ${seq} sequential, ${conc} at concurrency ${concurrency}; load ${os.loadavg()[0].toFixed(1)})`);
 process.exit(0);
