@@ -4,7 +4,9 @@
 
 #include <poll.h>
 
+#include <algorithm>
 #include <random>
+#include <utility>
 
 #include "util/error.h"
 #include "vm/exec_mux.h"
@@ -216,26 +218,44 @@ TEST(ExecMux, RandomFramesNeverThrowOrBufferBeyondTheWindows) {
   auto mux = vm::ExecMux::create();
   std::vector<std::unique_ptr<vm::ExecSession>> sessions;
   for (int i = 0; i < 4; ++i) sessions.push_back(mux->open(start_of({"x"})));
+  // Data handed to a session and not yet consumed by its client: the window must bound it. The client
+  // consumes only now and then, so a mux that ignored the window would pile up far more than it.
+  std::vector<size_t> unconsumed(sessions.size());
+  size_t peak = 0;
+  int window_errors = 0;
   for (int round = 0; round < 20000; ++round) {
     Frame f;
-    f.type = MsgType(16 + rng() % 12);
-    f.stream = uint16_t(rng() % 7);
-    f.payload.assign(rng() % 3 ? rng() % 100 : rng() % 70000, char(rng()));
-    if (rng() % 4 == 0) f.payload = guest::encode_ack(1 + rng() % 1000);
-    if (rng() % 8 == 0) f.payload = guest::encode_exec_exit({int(rng() % 256), 0, ""});
+    if (rng() % 20) {  // mostly output for a live session, which a hostile guest sends past the window
+      f.type = rng() % 2 ? MsgType::ExecData : MsgType::ExecStderr;
+      f.stream = sessions[rng() % sessions.size()]->stream();
+      f.payload.assign(rng() % 2 ? rng() % 100 : rng() % 70000, char(rng()));
+    } else {  // anything: wrong types, made-up streams, acks, exits
+      f.type = MsgType(16 + rng() % 12);
+      f.stream = uint16_t(rng() % 7);
+      f.payload.assign(rng() % 3 ? rng() % 100 : rng() % 70000, char(rng()));
+      if (rng() % 4 == 0) f.payload = guest::encode_ack(1 + rng() % 1000);
+      if (rng() % 8 == 0) f.payload = guest::encode_exec_exit({int(rng() % 256), 0, ""});
+    }
     EXPECT_NO_THROW(mux->on_guest_frame(f));
-    for (auto& s : sessions) {
-      size_t data = 0;
-      for (auto& e : s->take_events())
+    bool consume = rng() % 200 == 0;  // rarely enough that a session's window fills up in between
+    for (size_t i = 0; i < sessions.size(); ++i) {
+      for (auto& e : sessions[i]->take_events()) {
         if (e.kind == ExecEvent::Kind::stdout_data || e.kind == ExecEvent::Kind::stderr_data)
-          data += e.data.size();
-      EXPECT_LE(data, guest::kExecWindow);
-      if (data) s->consumed(data);
+          unconsumed[i] += e.data.size();
+        if (e.kind == ExecEvent::Kind::error && e.data.find("window") != std::string::npos) ++window_errors;
+      }
+      ASSERT_LE(unconsumed[i], size_t(guest::kExecWindow));  // one window for stdout and stderr together
+      peak = std::max(peak, unconsumed[i]);
+      if (consume && unconsumed[i]) sessions[i]->consumed(std::exchange(unconsumed[i], 0));
     }
     if (mux->open_sessions() < 2) {
       sessions.clear();
       for (int i = 0; i < 4; ++i) sessions.push_back(mux->open(start_of({"x"})));
+      std::fill(unconsumed.begin(), unconsumed.end(), 0);
     }
     mux->take_outgoing();
   }
+  // Positive control: the random frames did fill windows, so the bound above was really exercised.
+  EXPECT_GT(peak, size_t(guest::kExecWindow) / 2);
+  EXPECT_GT(window_errors, 0);
 }

@@ -1,5 +1,9 @@
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
 
 #include "util/error.h"
 #include "util/process.h"
@@ -21,10 +25,33 @@ TEST(RunCommand, FeedsStdin) {
   EXPECT_EQ(std::stoul(r.out), big.size());
 }
 
+// Whether `pid` is gone: no such process, or a zombie no one reaps yet (its program ended either way).
+bool process_gone(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return true;
+  auto close = line.rfind(')');
+  return close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'Z';
+}
+
 TEST(RunCommand, TimeoutKillsTheWholeGroup) {
+  // The shell's background child is not the leader: only a kill of the whole group ends it.
+  char dir[] = "/tmp/mcpvm-group-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  std::string pid_file = std::string(dir) + "/bg.pid";
   auto start = std::chrono::steady_clock::now();
-  EXPECT_THROW(run_command({"sh", "-c", "sleep 30 & sleep 30"}, std::chrono::milliseconds(300)), Error);
+  EXPECT_THROW(run_command({"sh", "-c", "sleep 30 & echo $! >" + pid_file + "; sleep 30"},
+                           std::chrono::milliseconds(1000)),
+               Error);
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  std::ifstream in(pid_file);
+  pid_t background = 0;
+  ASSERT_TRUE(in >> background) << "the shell never started its background child";
+  ::unlink(pid_file.c_str());
+  ::rmdir(dir);
+  for (int i = 0; i < 100 && !process_gone(background); ++i) ::usleep(20000);
+  EXPECT_TRUE(process_gone(background)) << "the background child " << background << " outlived the timeout";
+  if (!process_gone(background)) ::kill(background, SIGKILL);
 }
 
 TEST(RunCommand, MissingBinaryIs127) {
