@@ -3,8 +3,11 @@
 optionally resizes the window while it runs, and checks the terminal's settings are restored afterwards.
 
 usage: exec_pty.py ROWS COLS RESIZE_AFTER_S NEW_ROWS NEW_COLS -- MCPVM ARGS...
-EXEC_PTY_INPUT, if set, is typed into the terminal 1.5 s after the start.
-Prints the command's output (CRs removed), then 'EXIT <code>' and 'TERMIOS restored|changed'."""
+EXEC_PTY_INPUT, if set, is typed into the terminal 1.5 s after the start; just before, the terminal's mode
+is sampled ('DURING raw' when mcpvm put it in raw mode: no line editing, no echo, no signals from keys;
+'DURING cooked' otherwise).
+Prints the command's output (CRs removed), then 'EXIT <code>', the DURING line when input was typed, and
+'TERMIOS restored|changed'."""
 import fcntl
 import os
 import select
@@ -37,12 +40,16 @@ def main():
     resized = resize_after <= 0
     pending_input = os.environ.get("EXEC_PTY_INPUT", "").encode()
     status = None
+    during = None
     deadline = start + 60
     while time.monotonic() < deadline:
         if not resized and time.monotonic() - start >= resize_after:
             set_size(master, int(new_rows), int(new_cols))  # the kernel sends SIGWINCH to mcpvm
             resized = True
         if pending_input and time.monotonic() - start >= 1.5:
+            lflag = termios.tcgetattr(slave)[3]
+            raw = not lflag & (termios.ICANON | termios.ECHO | termios.ISIG)
+            during = "DURING " + ("raw" if raw else "cooked")
             os.write(master, pending_input)  # typed once the session is up
             pending_input = b""
         r, _, _ = select.select([master], [], [], 0.1)
@@ -64,6 +71,8 @@ def main():
     after = termios.tcgetattr(slave)
     sys.stdout.write(out.decode(errors="replace").replace("\r", ""))
     print(f"\nEXIT {os.waitstatus_to_exitcode(status)}")
+    if during:
+        print(during)
     print("TERMIOS " + ("restored" if before == after else "changed"))
 
 

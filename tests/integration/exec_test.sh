@@ -63,7 +63,12 @@ check 'echo "$out" | grep -qx "EXIT 5" && echo "$out" | grep -qx "TERMIOS restor
 out=$(EXEC_PTY_INPUT=$'hello\r' python3 "$here/exec_pty.py" 24 80 0 0 0 -- "$mcpvm" exec -it ex -- sh -c 'read line; echo "got [$line]"')
 check 'echo "$out" | grep -qx "got \[hello\]"' "-it: typed input reaches the process through the pty ($(echo "$out" | tr '\n' '|'))"
 out=$(EXEC_PTY_INPUT=$'\x03' python3 "$here/exec_pty.py" 24 80 0 0 0 -- "$mcpvm" exec -it ex -- sleep 30)
+check 'echo "$out" | grep -qx "DURING raw"' "-t puts the local terminal in raw mode while the session runs ($(echo "$out" | tr '\n' '|'))"
 check 'echo "$out" | grep -qx "EXIT 130" && echo "$out" | grep -qx "TERMIOS restored"' "-t: Ctrl-C is delivered by the guest's pty: exit 130, terminal restored"
+# Positive control for the raw-mode check: without -t the terminal stays as it was (Ctrl-C is the local
+# kernel's SIGINT, forwarded).
+out=$(EXEC_PTY_INPUT=$'\x03' python3 "$here/exec_pty.py" 24 80 0 0 0 -- "$mcpvm" exec -i ex -- sleep 30)
+check 'echo "$out" | grep -qx "DURING cooked" && echo "$out" | grep -qx "EXIT 130"' "-i without -t leaves the terminal cooked; Ctrl-C still ends it with 130 ($(echo "$out" | tr '\n' '|'))"
 
 log "== concurrency"
 t0=$(date +%s.%N)
@@ -113,6 +118,7 @@ check '[ -z "$zombies" ]' "leftovers that ended were reaped by the init (no zomb
 # The host going away still ends a live command with its whole process group.
 "$mcpvm" exec ex -- sh -c 'sleep 303 & sleep 304' & p=$!
 for _ in $(seq 50); do gps | grep -q "sleep 304$" && break; sleep 0.2; done
+check 'gps | grep -q "sleep 303$" && gps | grep -q "sleep 304$"' "the command and its background child started (else the -9 check below proves nothing)"
 kill -9 $p; wait $p 2>/dev/null
 for _ in $(seq 20); do procs=$(gps); echo "$procs" | grep -q "sleep 30[34]$" || break; sleep 0.5; done
 check '! echo "$procs" | grep -q "sleep 30[34]$"' "a client killed with -9 ends the live command and what it started in the background"
@@ -125,17 +131,20 @@ check '! gps | grep -q "sleep 305$"' "-t: the background job got the terminal's 
 x ex -- killall sleep sh 2>/dev/null  # the leftovers above (the loop's sh is "ticker")
 
 log "== a client that stops reading"
+runner_pid=$(jq -r .runner.pid "$MCPVM_HOME/vms/ex/state.json")
+rss_before=$(ps -o rss= -p "$runner_pid")
 "$mcpvm" exec ex -- yes >/dev/null & p=$!
-sleep 1; kill -STOP $p; sleep 2   # its window fills: the guest stops reading yes's stdout
+sleep 1; kill -STOP $p; sleep 4   # its window fills: the guest stops reading yes's stdout
 check '[ "$(timeout 20 "$mcpvm" exec ex -- echo alive)" = alive ]' "another session still works"
 url=$(jq -r .endpoint "$MCPVM_HOME/vms/ex/state.json")
 check 'curl -s --max-time 20 -H "Content-Type: application/json" -H "Accept: application/json, text/event-stream" -H @<(printf "Authorization: Bearer %s" "$(cat "$MCPVM_HOME/vms/ex/endpoint-token")") -d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{\"protocolVersion\":\"2025-03-26\",\"capabilities\":{},\"clientInfo\":{\"name\":\"t\",\"version\":\"1\"}}}" "$url" | grep -q serverInfo' "the MCP server's channels still work"
-runner_rss=$(ps -o rss= -p "$(jq -r .runner.pid "$MCPVM_HOME/vms/ex/state.json")")
+runner_rss=$(ps -o rss= -p "$runner_pid")
+# yes writes far faster than 4 MiB/s: without the window the runner would buffer tens of MiB by now.
+check '[ $((runner_rss - rss_before)) -lt 16384 ]' "the runner's memory stays bounded while a client stalls (RSS ${rss_before} -> ${runner_rss} KiB)"
 check 'x ex -- ps -o comm | grep -qx yes' "the stalled session's process is alive in the guest"
 kill -9 $p; wait $p 2>/dev/null
 for _ in $(seq 20); do procs=$(x ex -- ps -o comm); echo "$procs" | grep -qx yes || break; sleep 0.5; done
 check 'echo "$procs" | grep -q "^mcpvm-demo" && ! echo "$procs" | grep -qx yes' "the process of a client killed with -9 is gone in the guest ($(echo "$procs" | grep -v "^k\|^rcu\|^irq" | tr "\n" " "))"
-log "runner RSS with a stalled session: ${runner_rss} KiB"
 
 log "== throughput and latency"
 t0=$(date +%s.%N); x ex -- true; t1=$(date +%s.%N)
