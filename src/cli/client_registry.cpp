@@ -90,7 +90,10 @@ void register_with_client(const mcp::McpClient& client, const std::string& vm_na
   bool existed = fs::exists(path, ec);
   // The entry carries the VM's bearer token: never into a file other users can read.
   struct stat st {};
-  if (existed && !entry.token.empty() && ::stat(path.c_str(), &st) == 0 && (st.st_mode & 077))
+  // (Claude Desktop's and Codex's entries run `mcpvm proxy stdio` and carry no token.)
+  bool carries_token =
+      !entry.token.empty() && mcp::render_client_config(client, entry).find(entry.token) != std::string::npos;
+  if (existed && carries_token && ::stat(path.c_str(), &st) == 0 && (st.st_mode & 077))
     fail(
         "{}: {} is readable by other users (mode {:o}): the VM's token would be shared with them; run chmod "
         "600 "
