@@ -27,15 +27,11 @@ bool batches_allowed(std::string_view v) {
   return v == "2025-03-26" || v == "2024-11-05";
 }
 
-std::optional<std::string> check_protocol_version_header(std::optional<std::string_view> header,
-                                                         std::string_view negotiated) {
+std::optional<std::string> check_protocol_version_header(std::optional<std::string_view> header) {
   if (!header) return std::nullopt;  // absent: the server assumes the negotiated (or default) revision
   if (!is_supported_protocol_version(*header))
     return fmt::format("Bad Request: unsupported MCP-Protocol-Version '{}' (supported: {})", *header,
                        fmt::join(supported_protocol_versions(), ", "));
-  if (*header != negotiated)
-    return fmt::format("Bad Request: MCP-Protocol-Version '{}' does not match the session's '{}'", *header,
-                       negotiated);
   return std::nullopt;
 }
 

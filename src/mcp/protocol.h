@@ -21,9 +21,10 @@ inline constexpr std::string_view kDefaultProtocolVersion = "2025-03-26";
 bool batches_allowed(std::string_view version);
 
 // The MCP-Protocol-Version header check for requests inside a session. Returns an error message for a
-// 400 answer, or nullopt when the request may proceed.
-std::optional<std::string> check_protocol_version_header(std::optional<std::string_view> header,
-                                                         std::string_view negotiated);
+// 400 answer, or nullopt when the request may proceed. The spec (2025-06-18 and 2025-11-25, transports)
+// asks for 400 only for an invalid or unsupported version; that the client sends the negotiated one is
+// the client's SHOULD, so another supported version is served (as the SDK's servers do).
+std::optional<std::string> check_protocol_version_header(std::optional<std::string_view> header);
 
 // DNS-rebinding protection: browsers send Origin; only loopback origins (any port) and the explicitly
 // allowed ones may talk to a local endpoint. No Origin header (non-browser clients) is allowed.

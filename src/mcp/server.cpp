@@ -524,8 +524,7 @@ net::awaitable<std::optional<std::string>> Endpoint::Impl::require_session(beast
     co_await reply_rpc_error(stream, req, http::status::not_found, rpc::kSessionClosed, "Session not found");
     co_return std::nullopt;
   }
-  if (auto problem = check_protocol_version_header(header(req, "MCP-Protocol-Version"),
-                                                   hub.session_protocol_version(session))) {
+  if (auto problem = check_protocol_version_header(header(req, "MCP-Protocol-Version"))) {
     co_await reply_rpc_error(stream, req, http::status::bad_request, rpc::kInvalidRequest, *problem);
     co_return std::nullopt;
   }
