@@ -515,9 +515,25 @@ scenario_foreground() {
 # squatter would). Bind refused: writes the errno name to OUT and exits 1. Bound: writes BOUND, then for
 # SECONDS records the request head of every client that connects (what a client would hand it) and
 # answers 200 {}. (A file, so that `python3 "$work/squat.py" ... &` gives the squatter's own pid.)
+# squat PORT OUT 0 UNTIL: tries to bind every 20 ms until the file UNTIL exists; writes "TRIES WINS" to OUT.
 cat >"$work/squat.py" <<'PY'
-import errno, socket, sys, time
+import errno, os, socket, sys, time
 port, out, secs = int(sys.argv[1]), sys.argv[2], float(sys.argv[3])
+if len(sys.argv) > 4:
+    tries = wins = 0
+    while not os.path.exists(sys.argv[4]):
+        t = socket.socket()
+        t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        tries += 1
+        try:
+            t.bind(("127.0.0.1", port))
+            wins += 1
+        except OSError:
+            pass
+        t.close()
+        time.sleep(0.02)
+    open(out, "w").write(f"{tries} {wins}\n")
+    sys.exit(0)
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 try:
@@ -570,7 +586,7 @@ scenario_endpoint_window() {
   token=$(cat "$MCPVM_HOME/vms/win/endpoint-token")
   inode=$(listener_inode "$port")
   check '[ -n "$inode" ]' "the endpoint listens on $port (socket inode $inode)"
-  check '! squat "$port" "$work/squat0" 1 && grep -qx EADDRINUSE "$work/squat0"' "positive control: a squatter cannot bind while the VM runs ($(cat "$work/squat0"))"
+  check '! squat "$port" "$work/squat0" 1 && grep -qx EADDRINUSE "$work/squat0"' "a squatter cannot bind while the VM runs (EADDRINUSE)"
   mcp_post win "" "$initialize_body" >/dev/null
   session=$(tr -d '\r' <"$work/win.headers" | awk -F': ' 'tolower($1)=="mcp-session-id"{print $2}')
   check '[ -n "$session" ] && mcp_post win "$session" "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{\"name\":\"add\",\"arguments\":{\"a\":1,\"b\":2}}}" | jq -e ".result.structuredContent.sum == 3" >/dev/null' \
@@ -581,7 +597,7 @@ scenario_endpoint_window() {
   kill -9 "${recorded_qemu%% *}"
   for _ in $(seq 100); do [ "$(field win .status)" = restarting ] && break; sleep 0.05; done
   check '[ "$(field win .status)" = restarting ]' "restarting (in the restart delay)"
-  check '! squat "$port" "$work/squat1" 1 && grep -qx EADDRINUSE "$work/squat1"' "during the restart delay a squatter's bind fails: $(cat "$work/squat1")"
+  check '! squat "$port" "$work/squat1" 1 && grep -qx EADDRINUSE "$work/squat1"' "during the restart delay a squatter's bind fails (EADDRINUSE)"
   check '[ "$(listener_inode "$port")" = "$inode" ]' "the same listener during the delay"
   check '[ "$(http_status win)" = 401 ] && [ "$(http_status win "$(printf %064d 0)")" = 401 ]' "without the token: 401, also while the VM is down"
   local down
@@ -599,16 +615,11 @@ scenario_endpoint_window() {
     "re-initialized, the client calls a tool of the new boot"
 
   log "-- mcpvm restart: rebooted inside the runner while a squatter keeps trying"
-  ( tries=0; won=0
-    while [ ! -e "$work/restart.done" ]; do
-      tries=$((tries + 1)); squat "$port" "$work/squat2" 0 && won=$((won + 1)); sleep 0.02
-    done
-    echo "$tries $won" >"$work/squat2.count" ) &
-  local squatter=$!
+  python3 "$work/squat.py" "$port" "$work/squat2" 0 "$work/restart.done" & local squatter=$!
   "$mcpvm" restart -t 5 win >/dev/null 2>"$work/restart.err"; local rc=$?
   touch "$work/restart.done"; wait $squatter
-  read -r tries won <"$work/squat2.count"
-  check '[ $rc -eq 0 ]' "restart ($(cat "$work/restart.err"))"
+  read -r tries won <"$work/squat2"
+  check '[ $rc -eq 0 ]' "restart (exit $rc)"
   check '[ "$tries" -ge 20 ] && [ "$won" -eq 0 ]' "$tries binds tried during the restart, $won succeeded"
   check '[ "$(listener_inode "$port")" = "$inode" ] && [ "$(cat "$MCPVM_HOME/vms/win/endpoint-token")" = "$token" ]' "same listener and token after restart"
 
@@ -624,7 +635,7 @@ scenario_endpoint_window() {
   check '[ $rc -ne 0 ] && echo "$err" | grep -q "port $port of win.* is taken by another process"' "start fails loudly while the port is taken: $(echo "$err" | head -1)"
   check '[ "$(field win .endpoint)" = "$url" ] && [ "$(ls_status win)" = error ]' "... the VM keeps its URL and is not started"
   kill "$squatter3" 2>/dev/null; wait "$squatter3" 2>/dev/null
-  check '"$mcpvm" start win >/dev/null 2>"$work/start.err"' "start once the port is free ($(cat "$work/start.err"))"
+  check '"$mcpvm" start win >/dev/null' "start once the port is free"
   local fresh
   fresh=$(cat "$MCPVM_HOME/vms/win/endpoint-token")
   check '[ "$(field win .endpoint)" = "$url" ] && [ "$fresh" != "$token" ] && [ ${#fresh} -eq 64 ]' "same URL, a new token"
@@ -635,7 +646,7 @@ scenario_endpoint_window() {
   check '"$mcpvm" stop -t 5 win >/dev/null' "stop"
   python3 "$work/squat.py" "$port" "$work/squat4" 120 & local squatter4=$!
   for _ in $(seq 50); do grep -q BOUND "$work/squat4" 2>/dev/null && break; sleep 0.1; done
-  check '"$mcpvm" start --new-port win >/dev/null 2>"$work/start2.err"' "start --new-port ($(cat "$work/start2.err"))"
+  check '"$mcpvm" start --new-port win >/dev/null' "start --new-port"
   check '[ -n "$(field win .endpoint)" ] && [ "$(field win .endpoint)" != "$url" ] && [ "$(http_status win "$(cat "$MCPVM_HOME/vms/win/endpoint-token")")" = 200 ]' "a new URL that answers: $(field win .endpoint)"
   kill "$squatter4" 2>/dev/null; wait "$squatter4" 2>/dev/null
   remember win
