@@ -11,6 +11,7 @@
 #include "runner/names.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/log.h"
 
 namespace mcpvm::cli {
 
@@ -135,6 +136,16 @@ std::vector<const mcp::McpClient*> registered_clients(const runner::VmDir& dir) 
   for (const auto& id : read_registrations(dir))
     if (const auto* c = mcp::find_mcp_client(id)) out.push_back(c);
   return out;
+}
+
+void refresh_registered_clients(const std::string& vm_name) {
+  for (const mcp::McpClient* client : registered_clients(runner::VmDir::for_name(vm_name))) {
+    try {
+      register_with_client(*client, vm_name);
+    } catch (const Error& e) {
+      log::warn("{} keeps the old token of {}: {}", client_config_file(*client).string(), vm_name, e.what());
+    }
+  }
 }
 
 }  // namespace mcpvm::cli

@@ -36,4 +36,8 @@ void unregister_from_client(const mcp::McpClient& client, const std::string& vm_
 // The clients the VM was registered with (from its clients.json).
 std::vector<const mcp::McpClient*> registered_clients(const runner::VmDir& dir);
 
+// After a new runner started the VM (a new token, maybe a new URL): rewrites the entry in every client
+// the VM is registered with. A client that cannot be updated is named in a warning on stderr.
+void refresh_registered_clients(const std::string& vm_name);
+
 }  // namespace mcpvm::cli

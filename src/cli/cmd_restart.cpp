@@ -1,9 +1,14 @@
-// `mcpvm restart [-t SECS] NAME...`: stop (graceful, then forced) and start again.
+// `mcpvm restart [-t SECS] NAME...`: a running VM reboots inside its runner (same URL and token);
+// otherwise stop (graceful, then forced) and start again (a new token: registered clients are updated).
 #include <iostream>
+#include <optional>
 
+#include "cli/client_registry.h"
 #include "cli/command.h"
 #include "cli/for_each_vm.h"
+#include "runner/endpoint_token.h"
 #include "runner/lifecycle.h"
+#include "util/error.h"
 
 namespace mcpvm::cli {
 namespace {
@@ -15,7 +20,17 @@ struct RestartOptions {
 
 int run_restart(const RestartOptions& o) {
   return for_each_vm(o.names, "restarting", [&](const std::string& name) {
+    runner::VmDir dir = runner::VmDir::for_name(name);
+    auto token_of = [&]() -> std::optional<std::string> {
+      try {
+        return runner::read_endpoint_token(dir);
+      } catch (const Error&) {
+        return std::nullopt;
+      }
+    };
+    auto token_before = token_of();
     auto r = runner::restart_vm(name, std::chrono::milliseconds(long(std::max(0.0, o.timeout_s) * 1000)));
+    if (token_of() != token_before) refresh_registered_clients(name);
     std::cout << r.name << (r.state.endpoint.empty() ? "" : "  " + r.state.endpoint) << "\n";
   });
 }

@@ -1,6 +1,9 @@
-// `mcpvm start NAME...`: boots stopped/exited VMs again from their saved config (also after a host reboot).
+// `mcpvm start [--new-port] NAME...`: boots stopped/exited VMs again from their saved config (also after a
+// host reboot), on the port of their URL, with a new endpoint token (clients registered with
+// `client register` get it written into their files).
 #include <iostream>
 
+#include "cli/client_registry.h"
 #include "cli/command.h"
 #include "cli/for_each_vm.h"
 #include "runner/lifecycle.h"
@@ -8,17 +11,26 @@
 namespace mcpvm::cli {
 namespace {
 
-int run_start(const std::vector<std::string>& names) {
-  return for_each_vm(names, "starting", [](const std::string& name) {
-    auto r = runner::start_vm(name);
+struct StartOptions {
+  bool new_port = false;
+  std::vector<std::string> names;
+};
+
+int run_start(const StartOptions& o) {
+  return for_each_vm(o.names, "starting", [&](const std::string& name) {
+    auto r = runner::start_vm(name, o.new_port);
+    refresh_registered_clients(name);
     std::cout << r.name << (r.state.endpoint.empty() ? "" : "  " + r.state.endpoint) << "\n";
   });
 }
 
 const Command kStart{"start", "Start stopped VMs again", 44, [](CLI::App& app) {
-                       auto names = std::make_shared<std::vector<std::string>>();
-                       app.add_option("names", *names, "VM names")->required();
-                       return [names] { return run_start(*names); };
+                       auto o = std::make_shared<StartOptions>();
+                       app.add_flag("--new-port", o->new_port,
+                                    "Serve the endpoint on a new port when another process took the "
+                                    "VM's (its URL changes; registered clients are updated)");
+                       app.add_option("names", o->names, "VM names")->required();
+                       return [o] { return run_start(*o); };
                      }};
 
 }  // namespace

@@ -6,12 +6,23 @@
 //   mcp::Endpoint ep({.port = 0, .upstream = mcp::StdioUpstream{out_fd, in_fd}});
 //   std::thread t([&] { ep.run(); });     // ep.url() is known once the constructor returns
 //   ...; ep.stop(); t.join();
+//
+// A runner keeps one endpoint (one listening socket) for its whole life and swaps the server behind it
+// at each boot of its VM: attach_upstream() when a boot's channel exists, detach_upstream() when the boot
+// ends. In between, every route answers 503 (a JSON-RPC error body and Retry-After) once the Host and
+// token checks passed, and sessions of the previous server are unknown (404: clients initialize again).
+// The port therefore stays bound across restarts: no other local process can take the URL meanwhile.
+//
+// Threads: run() is the endpoint's event-loop thread; it alone touches the listener, the hub, the links
+// and every connection. stop(), status(), attach_upstream() and detach_upstream() may be called from any
+// other thread (they post to the loop, and the last two wait for it, so never from the loop itself).
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -47,7 +58,8 @@ HttpUpstream parse_http_url(const std::string& url, HttpUpstream::Transport tran
 struct EndpointConfig {
   std::string host = "127.0.0.1";
   uint16_t port = 0;  // 0: the OS picks a free port
-  Upstream upstream;
+  // The server behind the endpoint; nullopt: none yet (503 on every route until attach_upstream()).
+  std::optional<Upstream> upstream;
   std::chrono::milliseconds request_timeout{std::chrono::minutes(5)};
   size_t max_message_bytes = 32u << 20;      // request bodies and upstream lines; 16 MiB messages must pass
   std::vector<std::string> allowed_origins;  // besides loopback origins
@@ -67,6 +79,7 @@ struct EndpointConfig {
 struct EndpointStatus {
   std::string url;
   bool running = false;
+  bool attached = false;  // a server is behind the endpoint (else every route answers 503)
   HubStatus hub;
 };
 nlohmann::json to_json(const EndpointStatus& status);
@@ -88,6 +101,15 @@ class Endpoint {
   void stop();
   // Thread-safe snapshot (refreshed several times a second while running).
   EndpointStatus status() const;
+
+  // Puts `upstream` behind the endpoint, replacing the current server if there is one (its open requests
+  // fail and its sessions end, Hub::end_generation). Returns once requests reach the new server. Throws
+  // Error if the link cannot be made, or if run() ended meanwhile. Thread-safe.
+  void attach_upstream(Upstream upstream);
+  // Takes the server away (`reason` goes into the errors of its open requests): until the next
+  // attach_upstream(), every route answers 503 after authentication. Returns once that is so.
+  // Thread-safe; a no-op without a server.
+  void detach_upstream(const std::string& reason);
 
  private:
   struct Impl;

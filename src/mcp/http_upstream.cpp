@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <cctype>
 #include <deque>
+#include <functional>
 #include <map>
 
 #include "mcp/protocol.h"
@@ -104,8 +105,10 @@ class HttpLink : public UpstreamLink {
   }
 
   void start() override {
-    if (config_.transport == HttpUpstream::Transport::sse) net::co_spawn(io_, sse_loop(), net::detached);
+    if (config_.transport == HttpUpstream::Transport::sse) spawn(sse_loop());
   }
+
+  bool idle() const override { return active_ == 0; }
 
   void send(const json& message) override {
     if (stopped_) return;
@@ -119,7 +122,7 @@ class HttpLink : public UpstreamLink {
     const std::string method = message.value("method", "");
     const bool barrier = method == "initialize" || method == "notifications/initialized";
     if (barrier) barrier_ = true;
-    net::co_spawn(io_, post(message), [this, barrier](std::exception_ptr) {
+    spawn(post(message), [this, barrier] {
       if (barrier) release_held();
     });
   }
@@ -146,6 +149,15 @@ class HttpLink : public UpstreamLink {
   }
 
  private:
+  // Every coroutine of the link goes through here, so idle() knows when none is left.
+  void spawn(net::awaitable<void> work, std::function<void()> then = {}) {
+    ++active_;
+    net::co_spawn(io_, std::move(work), [this, then = std::move(then)](std::exception_ptr) {
+      --active_;
+      if (then && !stopped_) then();
+    });
+  }
+
   net::awaitable<std::unique_ptr<Stream>> connection() {
     if (!idle_.empty()) {
       auto s = std::move(idle_.back());
@@ -285,7 +297,7 @@ class HttpLink : public UpstreamLink {
         if (res.keep_alive() && idle_.size() < kMaxIdleConnections && !stopped_)
           idle_.push_back(std::move(s));
         if (is_initialized_note && config_.transport == HttpUpstream::Transport::streamable_http)
-          net::co_spawn(io_, get_stream(), net::detached);
+          spawn(get_stream());
         co_return;
       } catch (const std::exception& e) {
         // A pooled connection the server closed meanwhile (Node closes idle ones after 5 s): the other
@@ -336,7 +348,7 @@ class HttpLink : public UpstreamLink {
       reinitializing_ = true;
       log::warn("mcp: the MCP server at {}{} no longer knows session {} (HTTP {}): opening a new one",
                 host_header_, config_.path, sent, status);
-      net::co_spawn(io_, reinitialize(), net::detached);
+      spawn(reinitialize());
     }
     return true;
   }
@@ -406,7 +418,7 @@ class HttpLink : public UpstreamLink {
       co_await post_private(initialized);
       log::info("mcp: new session {} with the MCP server; replaying {} request(s)", session_id_,
                 held_.size());
-      net::co_spawn(io_, get_stream(), net::detached);
+      spawn(get_stream());
     } catch (const std::exception& e) {
       why = e.what();
     }
@@ -529,6 +541,7 @@ class HttpLink : public UpstreamLink {
   uint64_t stream_generation_ = 0;  // a GET stream of an older session stops retrying
   bool initialized_ = false;
   bool stopped_ = false;
+  int active_ = 0;          // coroutines spawned and not yet ended
   std::vector<json> held_;  // until the SSE endpoint is known, or behind an initialize barrier
   bool barrier_ = false;
   std::vector<std::unique_ptr<Stream>> idle_;

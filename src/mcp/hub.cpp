@@ -686,6 +686,27 @@ void Hub::upstream_failed(const std::string& reason) {
   server_requests_.clear();
 }
 
+void Hub::end_generation(const std::string& reason) {
+  upstream_failed(reason);
+  std::vector<std::string> ids;
+  for (auto& [id, s] : sessions_) ids.push_back(id);
+  for (auto& id : ids) close_session(id);  // upstream not alive: nothing is sent to it
+  pending_.clear();
+  progress_tokens_.clear();
+  server_requests_.clear();
+  init_waiters_.clear();
+  init_state_ = InitState::none;
+  init_result_ = json();
+  counters_.initialized = false;
+  counters_.server_info = json();
+  counters_.upstream_error = reason;
+}
+
+void Hub::upstream_attached() {
+  counters_.upstream_alive = true;
+  counters_.upstream_error.clear();
+}
+
 void Hub::tick(Clock::time_point now) {
   std::vector<int64_t> expired;
   for (auto& [id, p] : pending_)

@@ -135,6 +135,14 @@ class Hub {
   // The upstream is gone (process exited, connection failed): every open request gets an error now and
   // every later one at once.
   void upstream_failed(const std::string& reason);
+  // The upstream is replaced by another server (the runner's next boot of the VM): every open request
+  // gets an error (as upstream_failed), every session ends (its streams finish; a client naming it later
+  // gets 404 and must initialize again, as the spec asks of an expired session), and the cached
+  // initialize is forgotten, so the next session's initialize reaches the new server. Counters stay.
+  // The hub is then without upstream until upstream_attached().
+  void end_generation(const std::string& reason);
+  // A new upstream is connected (after end_generation, or for the first time): requests flow again.
+  void upstream_attached();
 
   // Expires timed-out requests and idle sessions; call about once a second.
   void tick(Clock::time_point now);

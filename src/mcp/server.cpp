@@ -10,7 +10,9 @@
 
 #include <fcntl.h>
 
+#include <condition_variable>
 #include <csignal>
+#include <functional>
 #include <mutex>
 
 #include "mcp/bearer_auth.h"
@@ -33,6 +35,8 @@ namespace {
 
 constexpr size_t kMaxQueuedBytesPerClient = 96u << 20;  // a client this far behind is disconnected
 constexpr auto kWriteTimeout = std::chrono::seconds(60);
+// Retry-After of the 503 between two servers: a VM's restart takes seconds (under TCG, tens).
+constexpr int kRetryAfterSeconds = 2;
 
 std::optional<std::string_view> header(const Request& req, std::string_view name) {
   auto it = req.find(beast::string_view(name.data(), name.size()));
@@ -146,20 +150,26 @@ class StdioLink : public UpstreamLink {
         max_line_(max_line),
         peer_(peer) {}
 
-  void start() override { net::co_spawn(in_.get_executor(), read_loop(), net::detached); }
+  void start() override {
+    reading_ = true;
+    net::co_spawn(in_.get_executor(), read_loop(), [this](std::exception_ptr) { reading_ = false; });
+  }
 
   void send(const json& message) override {
-    if (broken_) return;
+    if (broken_ || stopped_) return;
     queue_ += message.dump(-1, ' ', false, json::error_handler_t::replace);
     queue_ += '\n';
     if (!writing_) write_next();
   }
 
   void stop() override {
+    stopped_ = true;
     beast::error_code ec;
     in_.cancel(ec);
     out_.cancel(ec);
   }
+
+  bool idle() const override { return !reading_ && !writing_; }
 
  private:
   static int dup_or_fail(int fd) {
@@ -179,7 +189,7 @@ class StdioLink : public UpstreamLink {
         if (ec != net::error::operation_aborted) peer_.on_closed("writing to the MCP peer: " + ec.message());
         return;
       }
-      if (queue_.empty())
+      if (queue_.empty() || stopped_)
         writing_ = false;
       else
         write_next();
@@ -189,7 +199,7 @@ class StdioLink : public UpstreamLink {
   net::awaitable<void> read_loop() {
     std::string buf;
     bool skipping = false;  // inside an over-long line: drop bytes up to the next newline
-    for (;;) {
+    while (!stopped_) {
       beast::error_code ec;
       size_t n = co_await net::async_read_until(in_, net::dynamic_buffer(buf, max_line_), '\n',
                                                 net::redirect_error(net::use_awaitable, ec));
@@ -228,7 +238,9 @@ class StdioLink : public UpstreamLink {
   std::string queue_;
   std::string inflight_;
   bool writing_ = false;
+  bool reading_ = false;  // read_loop() runs
   bool broken_ = false;
+  bool stopped_ = false;
 };
 
 }  // namespace
@@ -240,15 +252,27 @@ std::unique_ptr<UpstreamLink> make_stdio_link(net::io_context& io, const StdioUp
 
 namespace {
 
+// The hub's side of one upstream link. A link that was replaced may still deliver what it had in flight:
+// that belongs to the previous server and is dropped (the hub's ids and sessions are the new server's).
 class HubPeer : public MessagePeer {
  public:
-  explicit HubPeer(Hub& hub) : hub_(hub) {}
-  void on_message(json message) override { hub_.from_upstream(std::move(message)); }
-  void on_junk(std::string_view line, std::string_view why) override { hub_.upstream_junk(line, why); }
-  void on_closed(const std::string& reason) override { hub_.upstream_failed(reason); }
+  HubPeer(Hub& hub, const uint64_t& current_generation)
+      : hub_(hub), current_(current_generation), generation_(current_generation) {}
+  void on_message(json message) override {
+    if (live()) hub_.from_upstream(std::move(message));
+  }
+  void on_junk(std::string_view line, std::string_view why) override {
+    if (live()) hub_.upstream_junk(line, why);
+  }
+  void on_closed(const std::string& reason) override {
+    if (live()) hub_.upstream_failed(reason);
+  }
 
  private:
+  bool live() const { return current_ == generation_; }
   Hub& hub_;
+  const uint64_t& current_;
+  const uint64_t generation_;
 };
 
 }  // namespace
@@ -260,6 +284,7 @@ nlohmann::json to_json(const EndpointStatus& s) {
   return {{"status", h.upstream_alive ? "ok" : "server_unavailable"},
           {"url", s.url},
           {"running", s.running},
+          {"attached", s.attached},
           {"upstream",
            {{"alive", h.upstream_alive},
             {"error", h.upstream_error},
@@ -272,19 +297,37 @@ nlohmann::json to_json(const EndpointStatus& s) {
           {"junk_lines", h.junk_lines}};
 }
 
+// One upstream link and the peer it reports to (the peer must outlive the link's coroutines).
+struct LinkSlot {
+  std::unique_ptr<HubPeer> peer;
+  std::unique_ptr<UpstreamLink> link;
+};
+
+// Owned by the event-loop thread (run()) unless a comment says otherwise; before run() starts, by the
+// thread that calls the constructor and attach_upstream()/detach_upstream() (serialised by control_mu).
 struct Endpoint::Impl {
   EndpointConfig config;
   net::io_context io{1};
   tcp::acceptor acceptor{io};
-  std::unique_ptr<UpstreamLink> upstream;
   Hub hub;
-  HubPeer hub_peer{hub};
+  uint64_t generation = 0;         // counts the servers attached so far; HubPeer compares against it
+  LinkSlot upstream;               // the current server; no link: every route answers 503
+  std::string unavailable_reason;  // why there is no server (for the 503 body)
+  std::vector<LinkSlot> retired;   // replaced links whose operations may still be in flight
   net::steady_timer ticker{io};
-  EndpointUrl urls;
+  EndpointUrl urls;                        // set by bind(), then immutable (read by any thread)
   std::vector<std::string> allowed_hosts;  // config.allowed_hosts + the listen address
   bool stopping = false;
 
-  mutable std::mutex status_mu;
+  // Serialises attach_upstream()/detach_upstream() with the start and end of run(); guards `serving`.
+  std::mutex control_mu;
+  bool serving = false;  // run() is in io.run(): changes go through the event loop
+  // Guards loop_ended: waiters for a posted change give up when the loop ended without running it.
+  std::mutex loop_mu;
+  std::condition_variable loop_cv;
+  bool loop_ended = false;
+
+  mutable std::mutex status_mu;  // guards snapshot (read by status() on any thread)
   EndpointStatus snapshot;
 
   explicit Impl(EndpointConfig c)
@@ -294,10 +337,16 @@ struct Endpoint::Impl {
                        .audit = config.audit,
                        .audit_arguments = config.audit_arguments},
             [this](const json& m) {
-              if (upstream) upstream->send(m);
+              if (upstream.link) upstream.link->send(m);
             }) {}
 
   void bind();
+  // Event-loop side of attach_upstream()/detach_upstream().
+  void install(const Upstream& next);
+  void retire(const std::string& reason);
+  void reap_retired();
+  // Runs fn on the event loop and waits for it (or runs it here when the loop does not run).
+  void on_loop(const std::function<void()>& fn);
   void refresh_snapshot(bool running);
   net::awaitable<void> accept_loop();
   net::awaitable<void> tick_loop();
@@ -388,6 +437,7 @@ void Endpoint::Impl::refresh_snapshot(bool running) {
   std::lock_guard lock(status_mu);
   snapshot.url = urls.streamable_http();
   snapshot.running = running;
+  snapshot.attached = upstream.link != nullptr;
   snapshot.hub = hub.status();
 }
 
@@ -411,6 +461,7 @@ net::awaitable<void> Endpoint::Impl::tick_loop() {
     beast::error_code ec;
     co_await ticker.async_wait(net::redirect_error(net::use_awaitable, ec));
     hub.tick(Hub::Clock::now());
+    reap_retired();
     refresh_snapshot(!stopping);
   }
 }
@@ -478,6 +529,15 @@ net::awaitable<bool> Endpoint::Impl::handle(beast::tcp_stream& stream, Request& 
   if ((mcp_path || path == "/sse" || path == "/messages" || path == "/messages/") &&
       !origin_allowed(header(req, "Origin"), config.allowed_origins)) {
     co_return co_await reply(stream, req, http::status::forbidden, "Forbidden: Origin not allowed");
+  }
+  if (!upstream.link) {  // between two servers (the runner restarts the VM): come back shortly
+    auto res = make_response(req, http::status::service_unavailable,
+                             make_error(nullptr, rpc::kServerUnavailable,
+                                        "MCP server unavailable: " + unavailable_reason + "; retry shortly")
+                                 .dump(),
+                             "application/json");
+    res.set(http::field::retry_after, std::to_string(kRetryAfterSeconds));
+    co_return co_await write_response(stream, std::move(res));
   }
   if (mcp_path) {
     switch (req.method()) {
@@ -702,24 +762,86 @@ net::awaitable<bool> Endpoint::Impl::post_messages(beast::tcp_stream& stream, Re
 
 // ---- Endpoint -----------------------------------------------------------------------------------
 
+void Endpoint::Impl::install(const Upstream& next) {
+  retire("the MCP server was replaced");
+  ++generation;
+  LinkSlot slot;
+  slot.peer = std::make_unique<HubPeer>(hub, generation);
+  if (auto* stdio = std::get_if<StdioUpstream>(&next))
+    slot.link = make_stdio_link(io, *stdio, config.max_message_bytes, *slot.peer);
+  else
+    slot.link = make_http_link(io, std::get<HttpUpstream>(next), config.max_message_bytes, *slot.peer);
+  upstream = std::move(slot);
+  unavailable_reason.clear();
+  hub.upstream_attached();
+  upstream.link->start();
+}
+
+void Endpoint::Impl::retire(const std::string& reason) {
+  if (!upstream.link) return;
+  upstream.link->stop();
+  retired.push_back(std::move(upstream));
+  upstream = {};
+  unavailable_reason = reason;
+  ++generation;  // what the old link still delivers is dropped
+  hub.end_generation(reason);
+}
+
+void Endpoint::Impl::reap_retired() {
+  std::erase_if(retired, [](const LinkSlot& slot) { return slot.link->idle(); });
+}
+
+void Endpoint::Impl::on_loop(const std::function<void()>& fn) {
+  std::lock_guard control(control_mu);
+  if (!serving) {
+    fn();
+    return;
+  }
+  struct Outcome {
+    bool done = false;
+    std::exception_ptr error;
+  };
+  auto outcome = std::make_shared<Outcome>();
+  net::post(io, [this, fn, outcome] {
+    std::exception_ptr error;
+    try {
+      fn();
+    } catch (...) {
+      error = std::current_exception();
+    }
+    std::lock_guard lock(loop_mu);
+    outcome->done = true;
+    outcome->error = error;
+    loop_cv.notify_all();
+  });
+  std::unique_lock lock(loop_mu);
+  loop_cv.wait(lock, [&] { return outcome->done || loop_ended; });
+  if (!outcome->done) fail("the MCP endpoint stopped");
+  if (outcome->error) std::rethrow_exception(outcome->error);
+}
+
+// ---- Endpoint -----------------------------------------------------------------------------------
+
 Endpoint::Endpoint(EndpointConfig config) : impl_(std::make_unique<Impl>(std::move(config))) {
   impl_->bind();
-  if (auto* stdio = std::get_if<StdioUpstream>(&impl_->config.upstream))
-    impl_->upstream = make_stdio_link(impl_->io, *stdio, impl_->config.max_message_bytes, impl_->hub_peer);
-  else
-    impl_->upstream = make_http_link(impl_->io, std::get<HttpUpstream>(impl_->config.upstream),
-                                     impl_->config.max_message_bytes, impl_->hub_peer);
+  if (impl_->config.upstream) {
+    impl_->install(*impl_->config.upstream);
+  } else {
+    impl_->unavailable_reason = "no server is attached yet";
+    impl_->hub.end_generation(impl_->unavailable_reason);
+  }
   impl_->refresh_snapshot(false);
 }
 
 Endpoint::~Endpoint() {
   // Coroutines still suspended on the io_context refer to impl_: destroy them before the rest.
-  impl_->upstream.reset();
+  impl_->upstream = {};
+  impl_->retired.clear();
   impl_->io.stop();
 }
 
 uint16_t Endpoint::port() const {
-  return impl_->acceptor.local_endpoint().port();
+  return impl_->urls.port;  // set once by bind(): safe from any thread, unlike the acceptor
 }
 std::string Endpoint::url() const {
   return impl_->urls.streamable_http();
@@ -731,11 +853,21 @@ std::string Endpoint::sse_url() const {
 void Endpoint::run() {
   std::signal(SIGPIPE, SIG_IGN);  // a server that died under our write must not kill the host process
   Impl& i = *impl_;
-  i.upstream->start();
+  {
+    std::lock_guard control(i.control_mu);
+    i.serving = true;
+  }
   net::co_spawn(i.io, i.accept_loop(), net::detached);
   net::co_spawn(i.io, i.tick_loop(), net::detached);
   i.refresh_snapshot(true);
   i.io.run();
+  {
+    std::lock_guard lock(i.loop_mu);
+    i.loop_ended = true;
+  }
+  i.loop_cv.notify_all();
+  std::lock_guard control(i.control_mu);
+  i.serving = false;
   i.refresh_snapshot(false);
 }
 
@@ -746,9 +878,17 @@ void Endpoint::stop() {
     beast::error_code ec;
     i.acceptor.close(ec);
     i.ticker.cancel();
-    i.upstream->stop();
+    if (i.upstream.link) i.upstream.link->stop();
     i.io.stop();
   });
+}
+
+void Endpoint::attach_upstream(Upstream upstream) {
+  impl_->on_loop([&] { impl_->install(upstream); });
+}
+
+void Endpoint::detach_upstream(const std::string& reason) {
+  impl_->on_loop([&] { impl_->retire(reason); });
 }
 
 EndpointStatus Endpoint::status() const {

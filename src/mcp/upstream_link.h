@@ -28,7 +28,11 @@ class UpstreamLink {
   virtual ~UpstreamLink() = default;
   virtual void start() = 0;
   virtual void send(const json& message) = 0;
+  // Cancels what the link does; operations already in flight end soon after (on the event loop).
   virtual void stop() = 0;
+  // No operation of the link is in flight any more: after stop(), it may now be destroyed. (Destroying a
+  // link whose coroutines are suspended would let them resume into freed memory.)
+  virtual bool idle() const = 0;
 };
 
 // Newline-delimited JSON-RPC over two fds (dup()ed; the caller keeps its own).

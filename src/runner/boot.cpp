@@ -7,7 +7,6 @@
 #include "mcp/endpoint.h"
 #include "mcp/endpoint_url.h"
 #include "runner/boot_network.h"
-#include "runner/endpoint_token.h"
 #include "runner/probe.h"
 #include "runner/runner_log.h"
 #include "util/backoff.h"
@@ -25,41 +24,38 @@ namespace {
 constexpr std::chrono::milliseconds kProbeFirstRetry{100};
 constexpr std::chrono::milliseconds kProbeMaxRetry{2000};
 
-mcp::EndpointConfig endpoint_config(const RunConfig& config, uint16_t port,
-                                    const std::string& upstream_socket, int read_fd, int write_fd,
-                                    const std::string& bearer_token) {
+// The server of one boot, as the endpoint reaches it: the VM's stdio channel, or (an HTTP server) the
+// forward of its guest port in the VM's directory.
+mcp::Upstream upstream_of(const RunConfig& config, const std::string& upstream_socket, int read_fd,
+                          int write_fd) {
+  if (config.mcp.transport == Transport::stdio) return mcp::StdioUpstream{read_fd, write_fd};
+  mcp::HttpUpstream up;
+  up.unix_socket = upstream_socket;
+  if (config.mcp.transport == Transport::sse) up.transport = mcp::HttpUpstream::Transport::sse;
+  return up;
+}
+
+}  // namespace
+
+mcp::EndpointConfig endpoint_config(const RunConfig& config, uint16_t port, const std::string& bearer_token) {
   mcp::EndpointConfig c;
   c.port = port;
   c.bearer_token = bearer_token;
   c.tools = mcp::ToolPolicy(config.mcp.tools, config.mcp.tools_override);
   c.audit_arguments = config.mcp.audit_arguments;
-  if (config.mcp.transport == Transport::stdio) {
-    c.upstream = mcp::StdioUpstream{read_fd, write_fd};
-  } else {
-    mcp::HttpUpstream up;
-    up.unix_socket = upstream_socket;
-    if (config.mcp.transport == Transport::sse) up.transport = mcp::HttpUpstream::Transport::sse;
-    c.upstream = up;
-  }
   return c;
 }
 
-}  // namespace
-
 Booter::Booter(const VmDir& dir, const RunConfig& config, RunnerState& state, int stderr_fd, int console_fd,
-               const secrets::Delivery& secrets)
+               const secrets::Delivery& secrets, mcp::Endpoint& endpoint, std::string bearer_token)
     : dir_(dir),
       config_(config),
       state_(state),
       stderr_fd_(stderr_fd),
       console_fd_(console_fd),
       secrets_(secrets),
-      audit_log_(dir.audit_log()) {
-  // Keep the URL of an earlier run when its port is still free; --proxy-port fixes it.
-  if (auto url = mcp::parse_endpoint_url(state_.snapshot().endpoint)) endpoint_port_ = url->port;
-  if (config_.mcp.proxy_port) endpoint_port_ = config_.mcp.proxy_port;
-  if (config_.mcp.auth == EndpointAuth::bearer) bearer_token_ = load_or_create_endpoint_token(dir_);
-}
+      endpoint_(endpoint),
+      bearer_token_(std::move(bearer_token)) {}
 
 std::unique_ptr<BootNetwork> Booter::attach_network(vm::VmSpec& spec) {
   bool http_server = config_.mcp.transport != Transport::stdio;
@@ -105,7 +101,7 @@ std::vector<std::string> Booter::resolve_secrets(BootResult& result) const {
 
 bool Booter::probe_once(std::string& detail) const {
   if (config_.mcp.transport == Transport::stdio)
-    return probe_mcp_initialize(endpoint_port_, "/mcp", bearer_token_, std::chrono::seconds(5), detail);
+    return probe_mcp_initialize(endpoint_.port(), "/mcp", bearer_token_, std::chrono::seconds(5), detail);
   return probe_http(dir_.upstream_socket(), std::chrono::seconds(2), detail);
 }
 
@@ -140,8 +136,7 @@ BootResult Booter::boot() {
   auto started = Clock::now();
   auto [endpoint_write, vm_in] = stream_socketpair();
   auto [vm_out, endpoint_read] = stream_socketpair();
-  std::optional<mcp::Endpoint> endpoint;
-  std::thread endpoint_thread;
+  bool attached = false;
   std::vector<std::string> secret_env;
   try {
     secret_env = resolve_secrets(result);
@@ -150,24 +145,9 @@ BootResult Booter::boot() {
     spec.console_fd = console_fd_;
     spec.owner_tag = dir_.root().string() + "/";  // find_vm_processes() knows our QEMU by it
     auto network = attach_network(spec);          // before the endpoint: an HTTP upstream needs the forward
-    auto open_endpoint = [&] {
-      mcp::EndpointConfig c = endpoint_config(config_, endpoint_port_, dir_.upstream_socket().string(),
-                                              endpoint_read.get(), endpoint_write.get(), bearer_token_);
-      c.audit = [this](const mcp::AuditRecord& r) { audit_log_.write(mcp::to_json(r).dump() + "\n"); };
-      endpoint.emplace(std::move(c));
-    };
-    try {
-      open_endpoint();
-    } catch (const Error& e) {
-      if (config_.mcp.proxy_port) fail("--proxy-port {}: {}", config_.mcp.proxy_port, e.what());
-      if (endpoint_port_ == 0) throw;
-      note("port {} of the previous run is taken ({}); using a new one", endpoint_port_, e.what());
-      endpoint_port_ = 0;
-      open_endpoint();
-    }
-    endpoint_port_ = endpoint->port();
-    endpoint_thread = std::thread([&] { endpoint->run(); });
-    state_.update([&](VmState& s) { s.endpoint = endpoint->url(); });
+    endpoint_.attach_upstream(
+        upstream_of(config_, dir_.upstream_socket().string(), endpoint_read.get(), endpoint_write.get()));
+    attached = true;
 
     vm::Vm machine = vm::Vm::start(spec);
     if (!secret_env.empty()) {  // the first frame on ctl; it waits in the socket until the init reads it
@@ -207,8 +187,13 @@ BootResult Booter::boot() {
   }
   secrets::wipe(secret_env);
   if (!result.error.empty()) note("run failed: {}", result.error);
-  if (endpoint) endpoint->stop();
-  if (endpoint_thread.joinable()) endpoint_thread.join();
+  if (attached) {
+    try {  // until the next boot attaches its server, clients get 503 (the listener stays ours)
+      endpoint_.detach_upstream("the VM is restarting or stopping");
+    } catch (const std::exception& e) {
+      note("detaching the server from the endpoint: {}", e.what());
+    }
+  }
   result.uptime = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
   result.ready_failed = result.ready_failed || ready_failed;  // or set by resolve_secrets
   return result;

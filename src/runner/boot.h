@@ -1,10 +1,12 @@
 // Booter: one boot of a detached VM after another, each from start to end: the user network
-// (boot_network.h), the MCP endpoint on 127.0.0.1 in front of the server, QEMU under the attach session
-// (vm/attach.h) with the exec multiplexer, and the readiness probe that marks the VM running. What
-// happens between boots (restart policy, stop, signals) is the supervisor's (runner.cpp).
+// (boot_network.h), the server's channel attached behind the runner's MCP endpoint, QEMU under the attach
+// session (vm/attach.h) with the exec multiplexer, and the readiness probe that marks the VM running. What
+// happens between boots (restart policy, stop, signals) is the supervisor's (runner.cpp), and so is the
+// endpoint: one listener for the runner's whole life, which answers 503 between boots.
 //
-// Thread-safety: boot() runs on the supervisor's thread; it starts and joins its own endpoint and prober
-// threads. Other threads reach the boot only through RunnerState.
+// Thread-safety: boot() runs on the supervisor's thread; it starts and joins its own prober thread, and
+// reaches the endpoint's thread only through Endpoint::attach_upstream()/detach_upstream(). Other
+// threads reach the boot only through RunnerState.
 #pragma once
 
 #include <chrono>
@@ -14,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "mcp/endpoint.h"
 #include "runner/log_file.h"
 #include "runner/run_config.h"
 #include "runner/runner_state.h"
@@ -32,12 +35,18 @@ struct BootResult {
 
 class BootNetwork;
 
+// The endpoint's settings for a VM (port, token, tool policy, audit), without a server: the runner makes
+// one Endpoint of it and attaches each boot's server to it.
+mcp::EndpointConfig endpoint_config(const RunConfig& config, uint16_t port, const std::string& bearer_token);
+
 class Booter {
  public:
   // stderr_fd / console_fd: the write ends of the runner's log pumps, shared by every boot.
   // secrets: the CLI's delivery, resolved again at each boot (outlives the Booter).
+  // endpoint: the runner's endpoint (serving on its own thread; outlives the Booter); bearer_token: its
+  // token ("" without authentication), which the readiness probe sends.
   Booter(const VmDir& dir, const RunConfig& config, RunnerState& state, int stderr_fd, int console_fd,
-         const secrets::Delivery& secrets);
+         const secrets::Delivery& secrets, mcp::Endpoint& endpoint, std::string bearer_token);
 
   BootResult boot();
 
@@ -55,13 +64,8 @@ class Booter {
   RunnerState& state_;
   int stderr_fd_, console_fd_;
   const secrets::Delivery& secrets_;
-  // The endpoint's port: kept from boot to boot (and from the previous runner, via state.json) so the URL
-  // stays the same; --proxy-port fixes it.
-  uint16_t endpoint_port_ = 0;
-  std::string bearer_token_;  // the endpoint's credential; empty with --endpoint-auth none
-  // logs/audit.log: one JSON line per client request (docs/mcp.md "Audit log"). Written only by the
-  // endpoint's thread of the current boot.
-  RotatingLog audit_log_;
+  mcp::Endpoint& endpoint_;
+  const std::string bearer_token_;  // the endpoint's credential; empty with --endpoint-auth none
 };
 
 }  // namespace mcpvm::runner

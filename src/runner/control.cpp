@@ -57,8 +57,8 @@ ControlRequest parse_control_request(const json& message) {
   const auto& name = op->get_ref<const std::string&>();
   if (name == "status") {
     r.op = ControlRequest::Op::status;
-  } else if (name == "stop") {
-    r.op = ControlRequest::Op::stop;
+  } else if (name == "stop" || name == "restart") {
+    r.op = name == "stop" ? ControlRequest::Op::stop : ControlRequest::Op::restart;
     auto t = message.find("timeout_s");
     if (t != message.end()) {
       if (!t->is_number() || t->get<double>() < 0 || t->get<double>() > 86400)

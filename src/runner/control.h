@@ -4,6 +4,8 @@
 // Requests (the first line of a connection):
 //   {"op":"status"}                       -> {"ok":true,"state":{...state.json...}}
 //   {"op":"stop","timeout_s":10}          -> {"ok":true,"state":{...}} once the VM is down
+//   {"op":"restart","timeout_s":10}       -> {"ok":true,"state":{...}} once the VM is down; the runner then
+//                                            boots it again (same endpoint listener and token)
 //   {"op":"exec","argv":[...],"tty":bool,"interactive":bool,"rows":R,"cols":C,"env":[..]}
 //        then a stream: client -> {"stdin":"<base64>"} {"eof":true} {"resize":[R,C]} {"signal":N}
 //                       runner -> {"stdout":"<base64>"} {"stderr":"<base64>"} {"exit":CODE}
@@ -45,9 +47,9 @@ nlohmann::json parse_control_line(std::string_view line);
 
 // The first line of a connection, typed. Throws Error naming the bad key ("control request: op: ...").
 struct ControlRequest {
-  enum class Op { status, stop, exec };
+  enum class Op { status, stop, restart, exec };
   Op op = Op::status;
-  std::chrono::milliseconds stop_timeout{10000};  // stop: SIGTERM to power-off ("timeout_s", >= 0)
+  std::chrono::milliseconds stop_timeout{10000};  // stop, restart: SIGTERM to power-off ("timeout_s", >= 0)
   nlohmann::json message;                         // the whole line (exec_bridge.h reads exec's fields)
 };
 ControlRequest parse_control_request(const nlohmann::json& message);

@@ -27,15 +27,9 @@ std::optional<std::string> read_endpoint_token(const VmDir& dir) {
   return token;
 }
 
-std::string load_or_create_endpoint_token(const VmDir& dir) {
-  try {
-    if (auto token = read_endpoint_token(dir)) return *token;
-  } catch (const Error&) {  // damaged: replaced below, as if it were missing
-  }
-  std::string token = mcp::new_bearer_token();
+void publish_endpoint_token(const VmDir& dir, const std::string& token) {
   with_context("saving the endpoint token",
                [&] { write_file_atomic(dir.endpoint_token_file(), token + "\n"); });
-  return token;
 }
 
 }  // namespace mcpvm::runner

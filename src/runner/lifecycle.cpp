@@ -67,8 +67,10 @@ std::string failure_with_logs(const VmDir& dir, const std::string& what) {
   return logs.empty() ? what : fmt::format("{}\n--- last log lines ---\n{}", what, logs);
 }
 
-// Polls state.json until the runner reports the server ready (running) or gives up.
-VmState wait_until_ready(const VmDir& dir, const ProcessIdentity& runner, std::chrono::seconds timeout) {
+// Polls state.json until the runner reports the server ready (running, with a QEMU other than
+// `previous_qemu`: the boot that a restart ended does not count) or gives up.
+VmState wait_until_ready(const VmDir& dir, const ProcessIdentity& runner, std::chrono::seconds timeout,
+                         const ProcessIdentity& previous_qemu = {}) {
   auto deadline = Clock::now() + timeout;
   for (;;) {
     std::optional<VmState> s;
@@ -79,7 +81,7 @@ VmState wait_until_ready(const VmDir& dir, const ProcessIdentity& runner, std::c
     }
     if (!dir.exists()) fail("the VM {} ended before it was ready (it was started with --rm)", dir.name());
     if (s && s->runner == runner) {
-      if (s->status == Status::running) return *s;
+      if (s->status == Status::running && (previous_qemu.empty() || s->qemu != previous_qemu)) return *s;
       if (is_final(s->status)) {
         std::string why = s->message.empty()
                               ? (s->exit_code ? fmt::format("the server exited with code {}", *s->exit_code)
@@ -220,13 +222,18 @@ LaunchResult launch_vm(RunConfig config) {
   return {config.name, wait_until_ready(*dir, runner, launch_timeout(config))};
 }
 
-LaunchResult start_vm(const std::string& name) {
+LaunchResult start_vm(const std::string& name, bool new_port) {
   VmDir dir = VmDir::for_name(name);
   if (!dir.exists()) fail("no such VM: {}", name);
   ensure_not_running(dir);
   RunConfig config = dir.load_config();
   secrets::Delivery delivery = resolve_secrets(config);
   kill_vm_processes(dir, std::chrono::seconds(2));  // leftovers of a crashed runner
+  if (new_port) {  // the runner takes the URL of state.json; without one, the OS picks a free port
+    VmState s = dir.load_state();
+    s.endpoint.clear();
+    dir.save_state(s);
+  }
   ProcessIdentity runner = spawn_runner(dir, delivery);
   return {name, wait_until_ready(dir, runner, launch_timeout(config))};
 }
@@ -236,6 +243,20 @@ LaunchResult restart_vm(const std::string& name, std::chrono::milliseconds stop_
   if (!dir.exists()) fail("no such VM: {}", name);
   RunConfig config = dir.load_config();
   secrets::Delivery delivery = resolve_secrets(config);  // a missing secret leaves the VM running
+  VmState before = dir.load_state();
+  if (is_alive(before.runner) && (before.status == Status::running || before.status == Status::starting)) {
+    // Inside the runner: its listener and token stay, so no other process can take the URL meanwhile
+    // and clients keep their credential. The boot uses the secrets the runner was started with.
+    bool rebooting = false;
+    try {
+      control_call(dir.control_socket(), {{"op", "restart"}, {"timeout_s", stop_timeout.count() / 1000.0}},
+                   int(stop_timeout.count()) + 30000);
+      rebooting = true;
+    } catch (const Error&) {
+      // The runner refused (its VM ended meanwhile) or is lost: stop and start it instead, below.
+    }
+    if (rebooting) return {name, wait_until_ready(dir, before.runner, launch_timeout(config), before.qemu)};
+  }
   stop_vm(name, stop_timeout);
   kill_vm_processes(dir, std::chrono::seconds(2));
   ProcessIdentity runner = spawn_runner(dir, delivery);

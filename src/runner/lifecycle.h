@@ -24,10 +24,14 @@ struct LaunchResult {
 LaunchResult launch_vm(RunConfig config);
 
 // Boots an existing, non-running VM again from its saved config. Its secrets are resolved first: a
-// missing one fails before anything boots, naming it and the providers tried.
-LaunchResult start_vm(const std::string& name);
+// missing one fails before anything boots, naming it and the providers tried. The new runner binds the
+// port of the VM's URL (or fails, naming it, when another process holds it); new_port: let the OS pick
+// a new one instead (the URL changes). Either way the endpoint gets a new token (endpoint_token.h).
+LaunchResult start_vm(const std::string& name, bool new_port = false);
 
-// stop_vm + start_vm, with the secrets resolved before the stop (a missing one leaves the VM as it was).
+// A running VM (status running or starting) is rebooted inside its runner: the endpoint's listener, URL
+// and token stay, and the boot uses the secrets the runner was started with. Otherwise stop_vm +
+// start_vm. Either way the secrets are resolved first (a missing one leaves the VM as it was).
 LaunchResult restart_vm(const std::string& name, std::chrono::milliseconds stop_timeout);
 
 // Graceful stop (SIGTERM to the server; after timeout the VM is powered off), then kills whatever is

@@ -8,8 +8,11 @@
 #include <cstdlib>
 #include <thread>
 
+#include "mcp/bearer_auth.h"
+#include "mcp/endpoint_url.h"
 #include "runner/boot.h"
 #include "runner/control_server.h"
+#include "runner/endpoint_token.h"
 #include "runner/exec_bridge.h"
 #include "runner/log_file.h"
 #include "runner/runner_log.h"
@@ -55,6 +58,54 @@ VmState initial_state(const VmDir& dir, const RunConfig& config) {
   return s;
 }
 
+// The runner's MCP endpoint: bound once, before the first boot, on the port of the VM's URL, and kept
+// until the runner ends; each boot attaches its server to it (Booter). Its token is published only once
+// the port is ours (endpoint_token.h). A URL whose port another process took while no runner held it is
+// refused loudly: moving to a new port would leave clients talking to that process.
+// Threads: built and destroyed on the supervisor's thread; serve() runs on its own thread.
+class RunnerEndpoint {
+ public:
+  RunnerEndpoint(const VmDir& dir, const RunConfig& config, RunnerState& state)
+      : audit_log_(dir.audit_log()) {
+    if (config.mcp.auth == EndpointAuth::bearer) token_ = mcp::new_bearer_token();  // in memory only, for now
+    uint16_t port = config.mcp.proxy_port;
+    std::optional<mcp::EndpointUrl> previous = mcp::parse_endpoint_url(state.snapshot().endpoint);
+    if (!port && previous) port = previous->port;
+    mcp::EndpointConfig c = endpoint_config(config, port, token_);
+    c.audit = [this](const mcp::AuditRecord& r) { audit_log_.write(mcp::to_json(r).dump() + "\n"); };
+    try {
+      endpoint_.emplace(std::move(c));
+    } catch (const Error& e) {
+      if (config.mcp.proxy_port) fail("--proxy-port {}: {}", config.mcp.proxy_port, e.what());
+      fail(
+          "port {} of {}'s URL {} is taken by another process, so a client using that URL would reach it "
+          "instead of the VM (and hand it the endpoint token); find it with `ss -ltnp 'sport = :{}'`, "
+          "and start the VM once the port is free, or with `mcpvm start --new-port {}`",
+          port, dir.name(), previous ? previous->streamable_http() : "", port, dir.name());
+    }
+    if (!token_.empty()) publish_endpoint_token(dir, token_);
+    state.update([&](VmState& s) { s.endpoint = endpoint_->url(); });
+    thread_ = std::thread([this] { endpoint_->run(); });
+  }
+  ~RunnerEndpoint() {
+    endpoint_->stop();
+    thread_.join();
+  }
+  RunnerEndpoint(const RunnerEndpoint&) = delete;
+  RunnerEndpoint& operator=(const RunnerEndpoint&) = delete;
+
+  mcp::Endpoint& endpoint() { return *endpoint_; }
+  const std::string& bearer_token() const { return token_; }
+
+ private:
+  std::string token_;  // empty with --endpoint-auth none
+  // logs/audit.log: one JSON line per client request (docs/mcp.md "Audit log"); written only by the
+  // endpoint's thread.
+  RotatingLog audit_log_;
+  std::optional<mcp::Endpoint> endpoint_;
+  std::thread thread_;
+};
+
 // The supervisor: boots the VM, applies the restart policy between boots, and serves stop requests from
 // the control socket and termination signals. Owns everything the runner process holds.
 class Supervisor {
@@ -67,9 +118,11 @@ class Supervisor {
     SignalFd termination{SIGINT, SIGTERM, SIGHUP};
     RunnerState state(dir_, initial_state(dir_, config_));
     state_ = &state;
+    RunnerEndpoint endpoint(dir_, config_, state);
     LogPump stderr_pump(dir_.server_log());
     LogPump console_pump(dir_.console_log());  // not a file QEMU writes: that one would grow unbounded
-    Booter booter(dir_, config_, state, stderr_pump.vm_side(), console_pump.vm_side(), secrets_);
+    Booter booter(dir_, config_, state, stderr_pump.vm_side(), console_pump.vm_side(), secrets_,
+                  endpoint.endpoint(), endpoint.bearer_token());
     auto [wake_read, wake_write] = stream_socketpair();
     std::thread signal_watcher([&, fd = wake_read.get()] { watch_signals(termination, fd); });
     {
@@ -95,6 +148,16 @@ class Supervisor {
         return;
       }
       BootResult r = booter.boot();
+      if (state_->take_reboot_request() && !state_->stop_requested()) {  // `mcpvm restart`
+        note("restarting the VM (mcpvm restart)");
+        state_->update([&](VmState& s) {
+          s.exit_code = r.code;
+          s.qemu = {};
+          s.finished_at = unix_now();
+          s.status = Status::restarting;
+        });
+        continue;
+      }
       bool user_stop = state_->stop_requested() && !r.ready_failed;
       std::optional<std::chrono::milliseconds> delay;
       if (!r.ready_failed && !user_stop) delay = tracker.on_exit(r.code, r.uptime, false);
@@ -170,6 +233,16 @@ class Supervisor {
         stop_for_good(request.stop_timeout);
         channel.send({{"ok", true}, {"state", to_json(state_->snapshot())}});
         return;
+      case ControlRequest::Op::restart: {
+        Status now = state_->snapshot().status;
+        if (state_->stop_requested() || (now != Status::running && now != Status::starting))
+          fail("VM {} is {}: restart needs a running VM", dir_.name(), to_string(now));
+        note("restart requested (timeout {} s)", request.stop_timeout.count() / 1000.0);
+        state_->update([](VmState& s) { s.status = Status::restarting; });
+        state_->reboot_vm(request.stop_timeout);
+        channel.send({{"ok", true}, {"state", to_json(state_->snapshot())}});
+        return;
+      }
       case ControlRequest::Op::exec:
         serve_exec(channel, request.message);
         return;

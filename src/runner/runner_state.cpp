@@ -32,6 +32,28 @@ VmState RunnerState::snapshot() const {
 
 void RunnerState::stop_vm(std::chrono::milliseconds grace) {
   stop_requested_ = true;
+  end_boot(grace);
+}
+
+void RunnerState::reboot_vm(std::chrono::milliseconds grace) {
+  reboot_requested_ = true;
+  end_boot(grace);
+}
+
+bool RunnerState::take_reboot_request() {
+  if (!reboot_requested_.exchange(false)) return false;
+  if (!stop_requested_) {
+    uint64_t count;
+    [[maybe_unused]] auto n = ::read(stop_event_.get(), &count, sizeof count);  // nonblocking: resets it
+    if (stop_requested_) {                                                      // a stop raced the reset
+      uint64_t one = 1;
+      [[maybe_unused]] auto w = ::write(stop_event_.get(), &one, sizeof one);
+    }
+  }
+  return true;
+}
+
+void RunnerState::end_boot(std::chrono::milliseconds grace) {
   uint64_t generation;
   ProcessIdentity qemu;
   {

@@ -44,6 +44,12 @@ class RunnerState {
   void stop_vm(std::chrono::milliseconds grace);
   // Sleeps up to `delay` unless a stop is requested first; true when it was.
   bool wait_for_stop(std::chrono::milliseconds delay);
+  // `mcpvm restart`: ends the current boot as stop_vm() does, but not for good: the supervisor boots the
+  // VM again at once, in the same runner (same endpoint listener and token). Returns once the VM is down.
+  void reboot_vm(std::chrono::milliseconds grace);
+  // The supervisor, after a boot ended: whether reboot_vm() ended it. Clears the request and re-arms the
+  // stop event for the next boot (unless a stop for good came meanwhile: that one stays armed).
+  bool take_reboot_request();
 
   // --- the boot in progress ---
   // Called by the boot when its VM has ended: wakes stop_vm() waiting for it.
@@ -54,10 +60,14 @@ class RunnerState {
 
  private:
   void save_locked();
+  // Signals the boot to end (the stop event), then waits up to `grace` for its VM to go down before
+  // terminating QEMU.
+  void end_boot(std::chrono::milliseconds grace);
 
   const VmDir dir_;
   UniqueFd stop_event_;  // eventfd, written once per stop_vm()
   std::atomic<bool> stop_requested_{false};
+  std::atomic<bool> reboot_requested_{false};
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <filesystem>
 #include <functional>
 #include <thread>
 
@@ -547,6 +548,180 @@ TEST(HttpGuestBudget, EndlessEventOnLegacySseStreamEndsOnlyThatUpstream) {
   EXPECT_EQ(json::parse(init.body, nullptr, false)["error"]["code"], -32000) << init.body;
   endpoint.stop();
   loop.join();
+}
+
+// ---- one endpoint for a runner's whole life: servers attached and detached behind one listener -------
+
+// errno of binding a fresh TCP socket to 127.0.0.1:port the way a squatter would try hardest (SO_REUSEADDR
+// and SO_REUSEPORT); 0 if the bind succeeded.
+int squat_errno(uint16_t port) {
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  int one = 1;
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  return ::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 ? 0 : errno;
+}
+
+// The demo server on a pair of pipes, as one boot's stdio channel.
+struct DemoServer {
+  DemoServer() {
+    int in[2], out[2];
+    if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0) std::abort();
+    UniqueFd in_r(in[0]), out_w(out[1]);
+    to_server = UniqueFd(in[1]);
+    from_server = UniqueFd(out[0]);
+    SpawnOptions o;
+    o.fds = {{in_r.get(), 0}, {out_w.get(), 1}};
+    process = Subprocess::spawn({demo_server()}, o);
+  }
+  StdioUpstream upstream() const { return {from_server.get(), to_server.get()}; }
+  UniqueFd to_server, from_server;
+  Subprocess process;
+};
+
+size_t open_fds() {
+  size_t n = 0;
+  for (auto& e : std::filesystem::directory_iterator("/proc/self/fd")) n += e.path().filename() != ".";
+  return n;
+}
+
+const std::string kInitialize =
+    R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18",)"
+    R"("capabilities":{},"clientInfo":{"name":"t","version":"1"}}})";
+const std::string kAdd =
+    R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"add","arguments":{"a":20,"b":22}}})";
+
+class LongLivedEndpointTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    endpoint_ = std::make_unique<Endpoint>(
+        EndpointConfig{.request_timeout = std::chrono::seconds(20), .bearer_token = token_});
+    thread_ = std::thread([this] { endpoint_->run(); });
+    base_ = endpoint_->url().substr(0, endpoint_->url().size() - 4);
+  }
+  void TearDown() override {
+    endpoint_->stop();
+    thread_.join();
+  }
+  std::vector<std::string> auth() const { return {"Authorization: Bearer " + token_}; }
+  HttpResult initialize() { return http("POST", endpoint_->url(), kInitialize, "", auth()); }
+  HttpResult add(const std::string& session) { return http("POST", endpoint_->url(), kAdd, session, auth()); }
+  // Every route, with the token: 503, a JSON-RPC error and Retry-After.
+  void expect_unavailable_everywhere(const std::string& session) {
+    for (std::string path : {"/mcp", "/sse", "/health", "/messages?session_id=x", "/nope"}) {
+      for (std::string method : {"GET", "POST", "DELETE"}) {
+        auto r = http(method, base_ + path, method == "POST" ? kAdd : "", session, auth());
+        EXPECT_EQ(r.status, 503) << method << " " << path << ": " << r.body;
+        EXPECT_NE(r.headers.find("Retry-After: 2"), std::string::npos) << r.headers;
+        json body = json::parse(r.body, nullptr, false);
+        EXPECT_EQ(body["error"]["code"], -32000) << r.body;
+        EXPECT_NE(body["error"]["message"].get<std::string>().find("unavailable"), std::string::npos);
+      }
+    }
+  }
+
+  std::string token_ = new_bearer_token();
+  std::unique_ptr<Endpoint> endpoint_;
+  std::thread thread_;
+  std::string base_;
+};
+
+// Before any server, and between two: the port stays bound (a squatter's bind fails), every route answers
+// 401 to a missing or wrong token first, then 503 with Retry-After.
+TEST_F(LongLivedEndpointTest, WithoutServer401ComesFirstThen503AndThePortStaysBound) {
+  EXPECT_EQ(squat_errno(endpoint_->port()), EADDRINUSE);
+  for (const std::vector<std::string>& wrong :
+       {std::vector<std::string>{},
+        std::vector<std::string>{"Authorization: Bearer " + std::string(64, '0')}}) {
+    for (std::string path : {"/mcp", "/sse", "/health", "/nope"}) {
+      auto r = http(path == "/mcp" ? "POST" : "GET", base_ + path, kInitialize, "", wrong);
+      EXPECT_EQ(r.status, 401) << path;
+      EXPECT_EQ(r.headers.find("Retry-After"), std::string::npos) << "nothing about the VM before the token";
+    }
+  }
+  auto evil_host = http("POST", endpoint_->url(), kInitialize, "", {"Host: evil.example", auth()[0]});
+  EXPECT_EQ(evil_host.status, 403) << "the Host check stays first";
+  expect_unavailable_everywhere("");
+  EXPECT_FALSE(endpoint_->status().attached);
+}
+
+// A runner's reboot: sessions of the previous server get 404 (the client initializes again, as the spec
+// says for an expired session) and the new server answers; the listener never closed in between.
+TEST_F(LongLivedEndpointTest, ClientReinitializesAfterTheServerIsReplaced) {
+  const uint16_t port = endpoint_->port();
+  auto first = std::make_unique<DemoServer>();
+  endpoint_->attach_upstream(first->upstream());
+  auto init = initialize();
+  ASSERT_EQ(init.status, 200) << init.body;
+  const std::string old_session = init.session;
+  auto sum = add(old_session);
+  ASSERT_EQ(sum.status, 200) << sum.body;
+  EXPECT_EQ(json::parse(sum.body)["result"]["structuredContent"]["sum"], 42);
+
+  // A call in flight when the boot ends fails at once (not after the request timeout).
+  HttpResult in_flight;
+  std::thread slow([&] {
+    in_flight = http(
+        "POST", endpoint_->url(),
+        R"({"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"sleep","arguments":{"ms":15000}}})",
+        old_session, auth());
+  });
+  ASSERT_TRUE(eventually([&] { return endpoint_->status().hub.pending_requests == 1; }));
+  auto t0 = std::chrono::steady_clock::now();
+  endpoint_->detach_upstream("the VM is restarting");
+  slow.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+  EXPECT_EQ(json::parse(in_flight.body)["error"]["code"], -32000) << in_flight.body;
+  EXPECT_NE(in_flight.body.find("the VM is restarting"), std::string::npos) << in_flight.body;
+  first.reset();  // the old server is gone (the VM powered off)
+
+  EXPECT_EQ(squat_errno(port), EADDRINUSE) << "between boots the port is still ours";
+  expect_unavailable_everywhere(old_session);
+
+  DemoServer second;
+  endpoint_->attach_upstream(second.upstream());
+  EXPECT_EQ(endpoint_->port(), port);
+  auto stale = add(old_session);
+  EXPECT_EQ(stale.status, 404) << stale.body;
+  EXPECT_EQ(json::parse(stale.body)["error"]["code"], -32002) << stale.body;
+  auto again = initialize();
+  ASSERT_EQ(again.status, 200) << again.body;
+  EXPECT_NE(again.session, old_session);
+  auto sum2 = add(again.session);
+  ASSERT_EQ(sum2.status, 200) << sum2.body;
+  EXPECT_EQ(json::parse(sum2.body)["result"]["structuredContent"]["sum"], 42);
+
+  // attach without a detach replaces the server the same way.
+  DemoServer third;
+  endpoint_->attach_upstream(third.upstream());
+  EXPECT_EQ(add(again.session).status, 404);
+  auto third_init = initialize();
+  ASSERT_EQ(third_init.status, 200) << third_init.body;
+  EXPECT_EQ(json::parse(add(third_init.session).body)["result"]["structuredContent"]["sum"], 42);
+  EXPECT_EQ(endpoint_->status().hub.sessions, 1u);
+}
+
+// Replaced links are destroyed once their operations ended: a runner restarting its VM all day does not
+// accumulate descriptors.
+TEST_F(LongLivedEndpointTest, ReplacedLinksAreReleased) {
+  auto cycle = [&] {
+    int in[2], out[2];
+    ASSERT_EQ(::pipe2(in, O_CLOEXEC), 0);
+    ASSERT_EQ(::pipe2(out, O_CLOEXEC), 0);
+    UniqueFd a(in[0]), b(in[1]), c(out[0]), d(out[1]);
+    endpoint_->attach_upstream(StdioUpstream{c.get(), b.get()});
+    endpoint_->detach_upstream("cycle");
+  };
+  cycle();
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  const size_t baseline = open_fds();
+  for (int i = 0; i < 40; ++i) cycle();
+  EXPECT_TRUE(eventually([&] { return open_fds() <= baseline; }))
+      << open_fds() << " fds open, " << baseline << " before";
 }
 
 }  // namespace

@@ -13,6 +13,11 @@ mcpvm_integration_test(runner_lifecycle_logs_net
   COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/runner_lifecycle.sh ${CMAKE_BINARY_DIR} console_cap network_counters foreground old_config tools clients
   TIMEOUT 400 LABELS lifecycle)
 
+# The endpoint's port across reboots, `restart`, and stop -> start with a squatter (SECURITY.md).
+mcpvm_integration_test(runner_endpoint_window
+  COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/runner_lifecycle.sh ${CMAKE_BINARY_DIR} endpoint_window
+  TIMEOUT 300 LABELS lifecycle)
+
 # Secrets end to end (issue 15): see secrets_test.sh.
 mcpvm_integration_test(secrets
   COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/secrets_test.sh ${CMAKE_BINARY_DIR}

@@ -56,13 +56,6 @@ alive_identity() {
 # Saves the identities of the VM's processes (call while it runs) for no_leftovers.
 remember() { recorded_runner=$(field "$1" '"\(.runner.pid) \(.runner.start_time)"'); recorded_qemu=$(field "$1" '"\(.qemu.pid) \(.qemu.start_time)"'); }
 
-recorded_gone() {
-  # shellcheck disable=SC2086
-  check '! alive_identity ${recorded_runner:-none 0}' "$1: the recorded runner (pid+start time) is gone"
-  # shellcheck disable=SC2086
-  check '! alive_identity ${recorded_qemu:-none 0}' "$1: the recorded QEMU (pid+start time) is gone"
-}
-
 no_leftovers() {
   local name=$1 waited=0
   while [ -n "$(vm_procs "$name")" ] && [ $waited -lt 50 ]; do sleep 0.2; waited=$((waited + 1)); done
@@ -95,7 +88,8 @@ http_status() {  # NAME [TOKEN] -> the HTTP status of an initialize with that cr
 scenario_basic() {
   log "== basic: run / ls / inspect / logs / stop / start / restart / rm"
   out=$("$mcpvm" run --name basic "${demo[@]}" image-unused 2>&1)
-  check '[ $? -eq 0 ] || true' "run returned"
+  rc=$?
+  check '[ $rc -eq 0 ]' "run succeeded (exit $rc)"
   check 'echo "$out" | grep -q "^basic"' "run prints the name ($out)"
   url=$(field basic .endpoint)
   check 'echo "$out" | grep -qF "$url" && [ -n "$url" ]' "run prints the endpoint URL"
@@ -127,11 +121,19 @@ scenario_basic() {
   check '"$mcpvm" start basic | grep -q basic' "start"
   check '[ "$(ls_status basic)" = running ]' "running after start"
   check '[ "$(field basic .endpoint)" = "$url" ]' "the endpoint URL is the same after start"
-  check 'mcp_initialize basic "$token" | grep -q "\"serverInfo\""' "endpoint answers after start, with the same token"
+  new_token=$(cat "$MCPVM_HOME/vms/basic/endpoint-token")
+  check '[ ${#new_token} -eq 64 ] && [ "$new_token" != "$token" ]' "start published a new token (the runner's own)"
+  check '[ "$(http_status basic "$token")" = 401 ]' "the token of the previous runner is dead"
+  check 'mcp_initialize basic "$new_token" | grep -q "\"serverInfo\""' "endpoint answers after start, with the new token"
   remember basic
   check '"$mcpvm" restart basic >/dev/null' "restart"
   check '[ "$(ls_status basic)" = running ]' "running after restart"
-  recorded_gone basic   # the previous run's processes (the new run's are alive: no /proc scan here)
+  check '[ "$(field basic .runner.pid)" = "${recorded_runner%% *}" ]' "restart rebooted the VM inside the same runner"
+  check '[ "$(field basic .qemu.pid) $(field basic .qemu.start_time)" != "$recorded_qemu" ]' "... with a new QEMU"
+  # shellcheck disable=SC2086
+  check '! alive_identity $recorded_qemu' "the previous QEMU is gone"
+  check '[ "$(cat "$MCPVM_HOME/vms/basic/endpoint-token")" = "$new_token" ] && [ "$(field basic .endpoint)" = "$url" ]' "restart keeps the URL and the token"
+  check 'mcp_initialize basic "$new_token" | grep -q "\"serverInfo\""' "endpoint answers after restart"
   remember basic
   check '! "$mcpvm" rm basic 2>/dev/null' "rm refuses a running VM"
   check '"$mcpvm" rm -f basic >/dev/null' "rm -f"
@@ -309,10 +311,24 @@ scenario_corrupt_state() {
 
 scenario_rm_on_exit() {
   log "== --rm"
-  "$mcpvm" run --rm --name gone "${shell[@]}" x -- 'exit 0' >/dev/null 2>&1
+  # Positive control first: the VM really ran (run succeeded, listed, its directory there), then ended.
+  "$mcpvm" run --rm --name gone "${demo[@]}" x >/dev/null 2>"$work/gone.err"
+  rc=$?
+  check '[ $rc -eq 0 ]' "run --rm succeeded (exit $rc: $(head -1 "$work/gone.err"))"
+  check '[ "$(ls_status gone)" = running ] && [ -d "$MCPVM_HOME/vms/gone" ]' "the --rm VM runs and has its directory"
+  remember gone
+  "$mcpvm" stop -t 5 gone >/dev/null 2>&1
   for _ in $(seq 50); do [ -e "$MCPVM_HOME/vms/gone" ] || break; sleep 0.2; done
-  check '[ ! -e "$MCPVM_HOME/vms/gone" ]' "--rm removed the VM after it ended"
+  check '[ ! -e "$MCPVM_HOME/vms/gone" ]' "--rm removed the VM within 10 s after it ended"
   no_leftovers gone
+  log "== --rm of a run that fails (the server exits before it is ready)"
+  out=$("$mcpvm" run --rm --name gone2 "${shell[@]}" x -- 'echo gone2-ran >&2; exit 0' 2>&1)
+  rc=$?
+  check '[ $rc -ne 0 ] && echo "$out" | grep -Eq "gone2.*(did not become ready|ended before it was ready)"' "run fails and says why (exit $rc: $(echo "$out" | head -1))"
+  for _ in $(seq 50); do [ -e "$MCPVM_HOME/vms/gone2" ] || break; sleep 0.2; done
+  check '[ ! -e "$MCPVM_HOME/vms/gone2" ]' "--rm removed the failed VM within 10 s"
+  recorded_runner="" recorded_qemu=""
+  no_leftovers gone2
 }
 
 # NAME SESSION BODY -> the JSON-RPC answer (plain JSON or the data of an SSE event), with the VM's token.
@@ -505,6 +521,149 @@ scenario_foreground() {
   check '[ -d "$fgdir/1" ]' "it kept the fresh one"
   check '[ "$(ls -A "$fgdir")" = 1 ]' "its own dir is gone after a normal exit"
   rm -rf "$fgdir/1"
+}
+
+# squat PORT OUT SECONDS: another local process trying to take the endpoint's port (SO_REUSEADDR, as a
+# squatter would). Bind refused: writes the errno name to OUT and exits 1. Bound: writes BOUND, then for
+# SECONDS records the request head of every client that connects (what a client would hand it) and
+# answers 200 {}. (A file, so that `python3 "$work/squat.py" ... &` gives the squatter's own pid.)
+# squat PORT OUT 0 UNTIL: tries to bind every 20 ms until the file UNTIL exists; writes "TRIES WINS" to OUT.
+cat >"$work/squat.py" <<'PY'
+import errno, os, socket, sys, time
+port, out, secs = int(sys.argv[1]), sys.argv[2], float(sys.argv[3])
+if len(sys.argv) > 4:
+    tries = wins = 0
+    while not os.path.exists(sys.argv[4]):
+        t = socket.socket()
+        t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        tries += 1
+        try:
+            t.bind(("127.0.0.1", port))
+            wins += 1
+        except OSError:
+            pass
+        t.close()
+        time.sleep(0.02)
+    open(out, "w").write(f"{tries} {wins}\n")
+    sys.exit(0)
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+try:
+    s.bind(("127.0.0.1", port))
+except OSError as e:
+    open(out, "w").write(errno.errorcode.get(e.errno, str(e.errno)) + "\n")
+    sys.exit(1)
+s.listen(8)
+s.settimeout(0.2)
+with open(out, "w") as f:
+    f.write("BOUND\n")
+    f.flush()
+    end = time.time() + secs
+    while time.time() < end:
+        try:
+            c, _ = s.accept()
+        except socket.timeout:
+            continue
+        c.settimeout(2)
+        data = b""
+        try:
+            while b"\r\n\r\n" not in data:
+                d = c.recv(65536)
+                if not d:
+                    break
+                data += d
+        except socket.timeout:
+            pass
+        f.write(data.decode("latin1"))
+        f.flush()
+        c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")
+        c.close()
+PY
+squat() { python3 "$work/squat.py" "$@"; }
+
+# The inode of the socket listening on 127.0.0.1:PORT (/proc/net/tcp), "" if none: the same inode before
+# and after a reboot proves it is the same listener, never closed in between.
+listener_inode() {
+  local hex
+  hex=$(printf '%04X' "$1")
+  awk -v a="0100007F:$hex" '$2 == a && $4 == "0A" {print $10}' /proc/net/tcp
+}
+
+scenario_endpoint_window() {
+  log "== the endpoint's port is never free while the runner lives; stop -> start gives a squatter only a dead token"
+  MCPVM_RESTART_DELAY_MS=6000 "$mcpvm" run --name win --restart always "${demo[@]}" x >/dev/null 2>"$work/win.err" ||
+    fail "run win: $(cat "$work/win.err")"
+  local url port token inode session
+  url=$(field win .endpoint); port=${url##*:}; port=${port%%/*}
+  token=$(cat "$MCPVM_HOME/vms/win/endpoint-token")
+  inode=$(listener_inode "$port")
+  check '[ -n "$inode" ]' "the endpoint listens on $port (socket inode $inode)"
+  check '! squat "$port" "$work/squat0" 1 && grep -qx EADDRINUSE "$work/squat0"' "a squatter cannot bind while the VM runs (EADDRINUSE)"
+  mcp_post win "" "$initialize_body" >/dev/null
+  session=$(tr -d '\r' <"$work/win.headers" | awk -F': ' 'tolower($1)=="mcp-session-id"{print $2}')
+  check '[ -n "$session" ] && mcp_post win "$session" "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{\"name\":\"add\",\"arguments\":{\"a\":1,\"b\":2}}}" | jq -e ".result.structuredContent.sum == 3" >/dev/null' \
+    "a session calls a tool before the reboot"
+
+  log "-- restart policy: QEMU killed, the runner waits 6 s before booting again"
+  remember win
+  kill -9 "${recorded_qemu%% *}"
+  for _ in $(seq 100); do [ "$(field win .status)" = restarting ] && break; sleep 0.05; done
+  check '[ "$(field win .status)" = restarting ]' "restarting (in the restart delay)"
+  check '! squat "$port" "$work/squat1" 1 && grep -qx EADDRINUSE "$work/squat1"' "during the restart delay a squatter's bind fails (EADDRINUSE)"
+  check '[ "$(listener_inode "$port")" = "$inode" ]' "the same listener during the delay"
+  check '[ "$(http_status win)" = 401 ] && [ "$(http_status win "$(printf %064d 0)")" = 401 ]' "without the token: 401, also while the VM is down"
+  local down
+  down=$(curl -s -D - --max-time 10 -H 'Content-Type: application/json' -H @<(printf 'Authorization: Bearer %s' "$token") -d "$initialize_body" "$url")
+  check 'echo "$down" | head -1 | grep -q " 503" && echo "$down" | grep -qi "^Retry-After: 2" && echo "$down" | tail -1 | jq -e ".error.code == -32000" >/dev/null' \
+    "with the token while down: 503, Retry-After, a JSON-RPC error ($(echo "$down" | head -1 | tr -d '\r'))"
+  for _ in $(seq 1200); do [ "$(field win .status)" = running ] && [ "$(field win .restart_count)" = 1 ] && break; sleep 0.1; done
+  check '[ "$(field win .status)" = running ] && [ "$(field win .restart_count)" = 1 ]' "running again after one restart"
+  check '[ "$(listener_inode "$port")" = "$inode" ] && [ "$(field win .endpoint)" = "$url" ]' "the same listener and URL after the reboot"
+  check 'mcp_post win "$session" "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/list\"}" >/dev/null; grep -q "^HTTP/1.1 404" "$work/win.headers"' \
+    "the previous boot's session gets 404 (the client must initialize again)"
+  mcp_post win "" "$initialize_body" >/dev/null
+  session=$(tr -d '\r' <"$work/win.headers" | awk -F': ' 'tolower($1)=="mcp-session-id"{print $2}')
+  check '[ -n "$session" ] && mcp_post win "$session" "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"tools/call\",\"params\":{\"name\":\"add\",\"arguments\":{\"a\":40,\"b\":2}}}" | jq -e ".result.structuredContent.sum == 42" >/dev/null' \
+    "re-initialized, the client calls a tool of the new boot"
+
+  log "-- mcpvm restart: rebooted inside the runner while a squatter keeps trying"
+  python3 "$work/squat.py" "$port" "$work/squat2" 0 "$work/restart.done" & local squatter=$!
+  "$mcpvm" restart -t 5 win >/dev/null 2>"$work/restart.err"; local rc=$?
+  touch "$work/restart.done"; wait $squatter
+  read -r tries won <"$work/squat2"
+  check '[ $rc -eq 0 ]' "restart (exit $rc)"
+  check '[ "$tries" -ge 20 ] && [ "$won" -eq 0 ]' "$tries binds tried during the restart, $won succeeded"
+  check '[ "$(listener_inode "$port")" = "$inode" ] && [ "$(cat "$MCPVM_HOME/vms/win/endpoint-token")" = "$token" ]' "same listener and token after restart"
+
+  log "-- stop -> start: the port is free while no runner lives; a squatter takes it"
+  check '"$mcpvm" stop -t 5 win >/dev/null' "stop"
+  python3 "$work/squat.py" "$port" "$work/squat3" 25 & local squatter3=$!
+  for _ in $(seq 50); do grep -q BOUND "$work/squat3" 2>/dev/null && break; sleep 0.1; done
+  check 'grep -q BOUND "$work/squat3"' "positive control: with no runner, another process can bind the port"
+  curl -s -o /dev/null --max-time 5 -H 'Content-Type: application/json' -H @<(printf 'Authorization: Bearer %s' "$token") -d "$initialize_body" "$url"
+  check 'grep -q "Authorization: Bearer $token" "$work/squat3"' "a client configured with the VM's URL hands the squatter its token"
+  local err
+  err=$("$mcpvm" start win 2>&1 >/dev/null); rc=$?
+  check '[ $rc -ne 0 ] && echo "$err" | grep -q "port $port of win.* is taken by another process"' "start fails loudly while the port is taken: $(echo "$err" | head -1)"
+  check '[ "$(field win .endpoint)" = "$url" ] && [ "$(ls_status win)" = error ]' "... the VM keeps its URL and is not started"
+  kill "$squatter3" 2>/dev/null; wait "$squatter3" 2>/dev/null
+  check '"$mcpvm" start win >/dev/null' "start once the port is free"
+  local fresh
+  fresh=$(cat "$MCPVM_HOME/vms/win/endpoint-token")
+  check '[ "$(field win .endpoint)" = "$url" ] && [ "$fresh" != "$token" ] && [ ${#fresh} -eq 64 ]' "same URL, a new token"
+  check '[ "$(http_status win "$token")" = 401 ]' "the token the squatter saw is dead"
+  check '[ "$(http_status win "$fresh")" = 200 ]' "the new token works"
+
+  log "-- start --new-port when the port stays taken"
+  check '"$mcpvm" stop -t 5 win >/dev/null' "stop"
+  python3 "$work/squat.py" "$port" "$work/squat4" 120 & local squatter4=$!
+  for _ in $(seq 50); do grep -q BOUND "$work/squat4" 2>/dev/null && break; sleep 0.1; done
+  check '"$mcpvm" start --new-port win >/dev/null' "start --new-port"
+  check '[ -n "$(field win .endpoint)" ] && [ "$(field win .endpoint)" != "$url" ] && [ "$(http_status win "$(cat "$MCPVM_HOME/vms/win/endpoint-token")")" = 200 ]' "a new URL that answers: $(field win .endpoint)"
+  kill "$squatter4" 2>/dev/null; wait "$squatter4" 2>/dev/null
+  remember win
+  check '"$mcpvm" rm -f win >/dev/null' "rm -f"
+  no_leftovers win
 }
 
 # Also run by ctest, as runner_lifecycle_logs_net (runner.cmake): console_cap network_counters foreground old_config

@@ -70,6 +70,60 @@ TEST_F(HubTest, OneRealInitializeLaterOnesFromCache) {
   EXPECT_EQ(upstream.size(), 2u) << "clients' initialized notifications are swallowed";
 }
 
+// The runner's next boot of the VM (one endpoint for the runner's life): what was open with the old
+// server ends with an error, old sessions are unknown (404 for the client), and the next initialize
+// reaches the new server instead of the old cached answer.
+TEST_F(HubTest, EndGenerationEndsSessionsAndForgetsTheCachedInitialize) {
+  std::string a = initialized_session();
+  auto standalone = std::make_shared<RecordingSink>();
+  hub.attach_standalone(a, standalone);
+  auto open_call = post(a, request(7, "tools/call", {{"name", "slow"}}), false);
+  ASSERT_EQ(upstream.size(), 3u);  // initialize, initialized, the call
+  hub.end_generation("the VM is restarting");
+  ASSERT_EQ(open_call->events.size(), 1u);
+  EXPECT_EQ(open_call->events[0].second["id"], 7);
+  EXPECT_EQ(open_call->events[0].second["error"]["code"], rpc::kServerUnavailable);
+  EXPECT_TRUE(open_call->finished);
+  EXPECT_TRUE(standalone->finished) << "open streams of the old session end";
+  EXPECT_FALSE(hub.has_session(a));
+  EXPECT_EQ(upstream.size(), 3u) << "nothing is sent to the server that is gone";
+  HubStatus down = hub.status();
+  EXPECT_FALSE(down.upstream_alive);
+  EXPECT_EQ(down.upstream_error, "the VM is restarting");
+  EXPECT_FALSE(down.initialized);
+  EXPECT_EQ(down.sessions, 0u);
+  EXPECT_EQ(down.pending_requests, 0u);
+
+  hub.upstream_attached();
+  EXPECT_TRUE(hub.status().upstream_alive);
+  // The server answers late for the old call: its id is unknown now and goes nowhere.
+  answer(upstream[2], {{"late", true}});
+  EXPECT_EQ(open_call->events.size(), 1u);
+  upstream.clear();
+  std::string b = initialized_session("2025-03-26");
+  ASSERT_EQ(upstream.size(), 2u) << "the new server gets its own initialize";
+  EXPECT_EQ(upstream[0]["method"], "initialize");
+  auto call = post(b, request(8, "tools/call", {{"name", "add"}}));
+  ASSERT_EQ(upstream.size(), 3u);
+  answer(upstream[2], {{"sum", 3}});
+  ASSERT_EQ(call->events.size(), 1u);
+  EXPECT_EQ(call->events[0].second["result"]["sum"], 3);
+  EXPECT_TRUE(hub.status().initialized);
+}
+
+// A server that had already crashed (its requests failed then) ends its generation the same way.
+TEST_F(HubTest, EndGenerationAfterTheServerCrashed) {
+  std::string a = initialized_session();
+  hub.upstream_failed("the MCP server closed its stdout");
+  hub.end_generation("the VM is restarting");
+  EXPECT_FALSE(hub.has_session(a));
+  EXPECT_EQ(hub.status().upstream_error, "the VM is restarting");
+  hub.upstream_attached();
+  upstream.clear();
+  initialized_session();
+  EXPECT_EQ(upstream.size(), 2u);
+}
+
 TEST_F(HubTest, SameClientIdsInTwoSessionsAreRewrittenAndRoutedBack) {
   std::string a = initialized_session(), b = initialized_session();
   upstream.clear();

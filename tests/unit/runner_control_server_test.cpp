@@ -122,8 +122,12 @@ TEST(ControlRequest, TypedFieldsAreChecked) {
   EXPECT_EQ(parse_control_request({{"op", "stop"}, {"timeout_s", 2.5}}).stop_timeout,
             std::chrono::milliseconds(2500));
   EXPECT_EQ(parse_control_request({{"op", "exec"}, {"argv", {"sh"}}}).op, ControlRequest::Op::exec);
+  ControlRequest restart = parse_control_request({{"op", "restart"}, {"timeout_s", 3}});
+  EXPECT_EQ(restart.op, ControlRequest::Op::restart);
+  EXPECT_EQ(restart.stop_timeout, std::chrono::milliseconds(3000));
   EXPECT_THROW(parse_control_request({{"op", 1}}), Error);
   EXPECT_THROW(parse_control_request({{"op", "stop"}, {"timeout_s", 1e12}}), Error);
+  EXPECT_THROW(parse_control_request({{"op", "restart"}, {"timeout_s", "1"}}), Error);
 }
 
 }  // namespace
