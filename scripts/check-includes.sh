@@ -14,9 +14,10 @@ declare -A allowed=(
   [rootfs]="oci util"
   [net]="util"
   [mcp]="util"
+  [registry]="oci net util"
   [vm]="guest util"
   [runner]="vm net mcp guest secrets util"
-  [cli]="runner rootfs oci vm net mcp guest secrets util"
+  [cli]="runner registry rootfs oci vm net mcp guest secrets util"
 )
 
 status=0

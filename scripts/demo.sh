@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# make demo: the whole product path on the bundled demo server.
-#   build the demo image (OCI layout) -> mcpvm import -> mcpvm run (rootfs squashfs, QEMU microVM, runner,
-#   MCP endpoint) -> initialize + tools/call over streamable HTTP with curl -> mcpvm ls -> mcpvm rm -f.
+# make demo: the whole product path, twice.
+#   1. The bundled demo server: build its image (OCI layout) -> mcpvm import -> mcpvm run (rootfs squashfs,
+#      QEMU microVM, runner, MCP endpoint) -> initialize + tools/call with curl -> mcpvm ls -> mcpvm rm -f.
+#   2. A real npm MCP server by registry name, as a new user would: server-everything packed as an image
+#      and served by a docker-registry on 127.0.0.1, demo/registry.json added as a registry, `mcpvm search`,
+#      `mcpvm run --register claude-code NAME` in a temporary HOME, and a tool called by the official SDK
+#      client with exactly the URL and headers written into that HOME's ~/.claude.json. Then cleaned up.
 set -euo pipefail
 build=${1:-build}
 mcpvm="$build/bin/mcpvm"
@@ -57,3 +61,61 @@ step "mcpvm rm -f $name"
 trap - EXIT
 echo
 echo "demo: OK — an MCP tool call went through the HTTP endpoint into a microVM and back."
+
+# --- 2. By registry name ---
+root=$(cd "$(dirname "$0")/.." && pwd)
+demo=$(mktemp -d /tmp/mcpvm-demo-XXXXXX)
+registry_pid=""
+cleanup_registry_demo() {
+  HOME=$demo/home MCPVM_HOME=$demo/mcpvm "$mcpvm" rm -f everything >/dev/null 2>&1 || true
+  if [ -n "$registry_pid" ]; then kill "$registry_pid" 2>/dev/null; wait "$registry_pid" 2>/dev/null || true; fi
+  registry_pid=""
+  rm -rf "$demo"
+}
+trap cleanup_registry_demo EXIT
+as_user() { HOME=$demo/home MCPVM_HOME=$demo/mcpvm "$@"; }
+mkdir -p "$demo/home" && printf '{}\n' >"$demo/home/.claude.json" && chmod 600 "$demo/home/.claude.json"
+
+step "packing @modelcontextprotocol/server-everything (npm) as an image; a docker-registry on 127.0.0.1 serves it"
+bash "$root/scripts/test-setup.d/mcp.sh" "$build" >/dev/null   # the SDK client (tests/e2e/node_modules)
+bash "$root/tests/fixtures/make-node-mcp-image.sh" "$build/fixtures/node-mcp-layout" mcp >/dev/null
+port=5000   # demo/registry.json's address; another free one when 5000 is taken
+if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+fi
+mkdir -p "$demo/registry"
+printf 'version: 0.1\nlog: {level: error}\nstorage: {filesystem: {rootdirectory: %s}}\nhttp: {addr: 127.0.0.1:%s}\n' \
+  "$demo/registry" "$port" >"$demo/registry.yml"
+/usr/bin/docker-registry serve "$demo/registry.yml" >"$demo/registry.log" 2>&1 &
+registry_pid=$!
+for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$port/v2/" && break; sleep 0.1; done
+skopeo copy --quiet --insecure-policy --dest-tls-verify=false "oci:$build/fixtures/node-mcp-layout:mcp" \
+  "docker://127.0.0.1:$port/mcpvm/server-everything:2026.8.31" >/dev/null
+sed "s/127\.0\.0\.1:5000/127.0.0.1:$port/g" "$root/demo/registry.json" >"$demo/registry.json"
+echo "registry file: demo/registry.json (images at 127.0.0.1:$port); HOME=$demo/home"
+
+step "mcpvm registry add demo/registry.json"
+as_user "$mcpvm" registry add "$demo/registry.json"
+
+step "mcpvm search everything"
+as_user "$mcpvm" search everything
+
+step "mcpvm run --register claude-code everything   (pulls the image, boots it, writes ~/.claude.json)"
+start=$(date +%s.%N)
+as_user "$mcpvm" run --register claude-code --ready-timeout 240s everything
+printf 'ready after %.1f s\n' "$(echo "$(date +%s.%N) - $start" | bc)"
+echo "~/.claude.json now holds:"
+jq '.mcpServers.everything | .headers.Authorization |= (.[0:14] + "...")' "$demo/home/.claude.json"
+
+step "the official MCP SDK client calls get-sum with exactly that URL and header"
+answer=$(cd "$root/tests/e2e" && node call-registered.mjs "$demo/home/.claude.json" mcpServers everything get-sum '{"a":19,"b":23}')
+echo "$answer"
+grep -q 42 <<<"$answer"
+
+step "mcpvm rm -f everything   (also takes the entry out of ~/.claude.json)"
+as_user "$mcpvm" rm -f everything
+jq -c . "$demo/home/.claude.json"
+cleanup_registry_demo
+trap - EXIT
+echo
+echo "demo: OK — a real npm MCP server found by registry name, registered with a client, called through its config."

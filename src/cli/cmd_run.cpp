@@ -1,20 +1,26 @@
 // `mcpvm run [--foreground] IMAGE [-- ARGS]`: boots the image in a microVM. Detached (the default), a
 // runner process owns the VM and serves its MCP endpoint (runner/lifecycle.h); with --foreground the
 // terminal is attached to the command's stdio (docker-run semantics; see vm/command.h). This file only
-// turns flags and the image's config into a RunConfig (runner/run_config.h): every flag is checked
-// before the image is looked up, so a typo fails at once.
+// turns flags, a registry entry (`run NAME`, cli/run_image.h) and the image's config into a RunConfig
+// (runner/run_config.h): every flag is checked before a registry is asked or an image looked up or pulled,
+// so a typo fails at once.
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <memory>
+#include <set>
 
 #include "cli/client_registry.h"
 #include "cli/command.h"
 #include "cli/foreground_dir.h"
 #include "cli/network_flags.h"
+#include "cli/registry_lookup.h"
+#include "cli/run_image.h"
 #include "guest/secrets_message.h"
 #include "mcp/client_config.h"
 #include "mcp/endpoint_url.h"
@@ -22,6 +28,7 @@
 #include "net/request.h"
 #include "net/user_network.h"
 #include "oci/store.h"
+#include "registry/run_plan.h"
 #include "rootfs/ensure.h"
 #include "runner/lifecycle.h"
 #include "runner/log_file.h"
@@ -30,6 +37,7 @@
 #include "runner/run_config.h"
 #include "runner/volumes.h"
 #include "secrets/delivery.h"
+#include "secrets/name.h"
 #include "util/error.h"
 #include "util/fd.h"
 #include "util/fs.h"
@@ -54,7 +62,8 @@ struct RunOptions {
   unsigned memory_mib = 512;
   double stop_timeout_s = 10;
   std::string kernel;
-  std::string image;
+  std::string image;             // an image reference or a registry name (cli/run_image.h)
+  std::string pull = "missing";  // --pull missing|always|never (docker's)
   std::vector<std::string> args;
   // Development aids (hidden): boot this squashfs with this image config instead of a stored image.
   std::string rootfs;
@@ -67,7 +76,7 @@ struct RunOptions {
   std::string ready_timeout = "60s";
   // The server's MCP transport (docs/mcp.md "Servers that speak HTTP"): stdio, or an HTTP server on
   // target_port in the guest that the runner reaches through a forwarded loopback port.
-  std::string transport = "stdio";
+  std::string transport;     // empty: the registry entry's, else stdio
   uint16_t target_port = 0;  // 0: the user's -e MCP_PORT, else kDefaultTargetPort
   uint16_t proxy_port = 0;   // our endpoint's port on 127.0.0.1; 0: a free one
   std::string endpoint_auth = "bearer";
@@ -107,7 +116,7 @@ std::pair<std::filesystem::path, ImageDefaults> locate_image(const RunOptions& o
   }
   auto home = ensure_mcpvm_home();
   oci::Store store(home);
-  oci::Image image = store.resolve(o.image);
+  oci::Image image = ensure_image(o.image, parse_pull_policy(o.pull));
   auto rootfs = with_context("preparing the root filesystem of " + image.reference,
                              [&] { return rootfs::ensure_rootfs(store, image, home); });
   const auto& c = image.config;
@@ -245,8 +254,8 @@ runner::RunConfig config_from_flags(const RunOptions& o) {
   c.timeouts.stop = std::chrono::milliseconds(long(o.stop_timeout_s * 1000));
   c.remove_on_exit = o.remove;
   c.secrets = secret_refs(o.secrets);
-  hint_credential_env(o.env);
-  c.mcp.transport = runner::parse_transport(o.transport);
+  with_context("--pull", [&] { parse_pull_policy(o.pull); });
+  c.mcp.transport = runner::parse_transport(o.transport.empty() ? "stdio" : o.transport);
   c.mcp.target_port = o.target_port;
   c.mcp.proxy_port = o.proxy_port;
   c.mcp.auth = runner::parse_endpoint_auth(o.endpoint_auth);
@@ -278,9 +287,12 @@ runner::RunConfig config_from_flags(const RunOptions& o) {
     fail(
         "--transport {} needs the VM's network (the runner forwards a loopback port to the server's port in "
         "the guest): drop --network none, or use --transport stdio",
-        o.transport);
+        c.mcp.transport == runner::Transport::sse ? "sse" : "streamable-http");
   if (o.proxy_port && !o.foreground) check_proxy_port_free(o.proxy_port);
   c.volumes = runner::build_volumes(o.volumes, o.net.permission_profile, std::filesystem::current_path());
+  if (o.net.permission_profile.empty() && !o.net.profile_document.is_null())
+    runner::add_profile_volumes(c.volumes, net::parse_permission_profile(o.net.profile_document),
+                                "the registry entry's permissions", std::filesystem::current_path());
   c.machine.tcg_tb_mib = tcg_tb_mib_from_env();
   // Another QEMU (a build of one's own, or bench/volume's wrapper that swaps 9p for virtiofs).
   if (const char* qemu = std::getenv("MCPVM_QEMU"); qemu && *qemu) c.machine.qemu_binary = qemu;
@@ -290,8 +302,75 @@ runner::RunConfig config_from_flags(const RunOptions& o) {
   return c;
 }
 
-runner::RunConfig build_run_config(const RunOptions& o) {
+// --- Run by name (cli/run_image.h, registry/run_plan.h) ---
+
+// Whether a secret named NAME can be resolved: MCPVM_SECRET_<NAME>, else the store (unlocked only when
+// asked, and once).
+std::function<bool(const std::string&)> secret_availability() {
+  auto names = std::make_shared<std::optional<std::vector<std::string>>>();
+  return [names](const std::string& name) {
+    if (std::getenv(secrets::env_provider_var(name).c_str())) return true;
+    auto store = secrets::SecretStore::default_store();
+    if (!store.exists()) return false;
+    if (!*names) *names = store.names();
+    return std::find((*names)->begin(), (*names)->end(), name) != (*names)->end();
+  };
+}
+
+// The names the user's -e and --env-file set.
+std::set<std::string> env_names_given(const RunOptions& o) {
+  std::vector<std::string> files;
+  for (const auto& f : o.env_files)
+    files.push_back(with_context("--env-file", [&] { return read_file(f, 1 << 20); }));
+  std::set<std::string> names;
+  for (const auto& e : vm::runtime_env(files, o.env, vm::process_env()))
+    names.insert(e.substr(0, e.find('=')));
+  return names;
+}
+
+// A VM run by registry name is called by the entry's short name when the user gave none and it is free.
+std::string default_vm_name(const registry::RegistryEntry& entry) {
+  std::string name = entry.short_name();
+  if (!runner::is_valid_vm_name(name)) return "";
+  auto home = mcpvm_home();
+  return std::filesystem::exists(home / "vms" / name) ? "" : name;
+}
+
+// The run the user asked for, with what the entry says filling in every flag the user did not give.
+// Fails, before anything is pulled or booted, listing the required env vars and secrets not given.
+RunOptions apply_registry_entry(RunOptions o, const registry::RegistryEntry& entry) {
+  std::cerr << fmt::format("{}: {} from registry {}\n", entry.name, entry.image, entry.source);
+  registry::RunPlanInput input;
+  input.env_given = env_names_given(o);
+  for (const auto& ref : secret_refs(o.secrets)) input.secret_targets.insert(ref.target);
+  input.secret_available = secret_availability();
+  registry::RunPlan plan = registry::plan_env(entry, input);
+  if (!plan.missing.empty()) fail("{}", registry::missing_env_message(entry, plan));
+  o.image = entry.image;
+  if (o.transport.empty()) {
+    o.transport = entry.transport;
+    if (!o.target_port && entry.transport != "stdio") o.target_port = entry.target_port;
+  }
+  if (o.args.empty() && !o.entrypoint) o.args = entry.args;
+  if (o.net.permission_profile.empty() && entry.permissions) o.net.profile_document = *entry.permissions;
+  o.env.insert(o.env.begin(), plan.env_defaults.begin(), plan.env_defaults.end());
+  for (const auto& s : plan.secrets) o.secrets.push_back(s.secret + ",target=" + s.target);
+  if (o.name.empty() && !o.foreground) o.name = default_vm_name(entry);
+  return o;
+}
+
+// X of `run X` as an image reference, or a registry entry applied (cli/run_image.h has the rules).
+RunOptions resolve_image_or_name(const RunOptions& o) {
+  if (!o.rootfs.empty() || is_image_reference(o.image)) return o;
+  if (auto entry = find_registry_entry(o.image)) return apply_registry_entry(o, *entry);
+  return o;
+}
+
+runner::RunConfig build_run_config(const RunOptions& given) {
+  config_from_flags(given);  // every flag, before any registry, store or network is asked
+  const RunOptions o = resolve_image_or_name(given);
   runner::RunConfig c = config_from_flags(o);
+  hint_credential_env(given.env);
   std::vector<std::string> env_files;
   for (const auto& f : o.env_files)
     env_files.push_back(with_context("--env-file", [&] { return read_file(f, 1 << 20); }));
@@ -407,8 +486,14 @@ const Command kRun{
       app.add_option("--ready-timeout", o->ready_timeout,
                      "How long to wait for the server to be ready (detached)")
           ->capture_default_str();
-      app.add_option("--transport", o->transport, "The server's MCP transport: stdio, sse or streamable-http")
-          ->check(CLI::IsMember({"stdio", "sse", "streamable-http"}))
+      app.add_option(
+             "--transport", o->transport,
+             "The server's MCP transport: stdio, sse or streamable-http (default: the registry entry's, "
+             "else stdio)")
+          ->check(CLI::IsMember({"stdio", "sse", "streamable-http"}));
+      app.add_option("--pull", o->pull,
+                     "Pull the image: missing (when not in the store), always, or never (docker's policies)")
+          ->check(CLI::IsMember({"missing", "always", "never"}))
           ->capture_default_str();
       app.add_option("--target-port", o->target_port,
                      "Port the HTTP server listens on in the guest (default: -e MCP_PORT, else 8080)")
@@ -437,11 +522,17 @@ const Command kRun{
       app.add_option(
           "-v,--volume", o->volumes,
           "Share a host directory: PATH, HOST:GUEST or HOST:GUEST:ro (read-only, enforced by the host)");
-      app.add_option("image", o->image, "Image reference or digest")->required();
+      app.add_option("image", o->image,
+                     "Image reference or digest, or a server's name in a configured registry (mcpvm search)")
+          ->required();
       app.add_option("args", o->args, "Arguments replacing the image's Cmd (after --)");
       app.footer(
+          "IMAGE is an image reference when it has ':' or '@' or is in the local store; else a server name\n"
+          "from the configured registries (its image, transport, port, args, env and permission profile;\n"
+          "flags given here win); else a reference to pull.\n"
           "Examples:\n"
           "  mcpvm run --foreground busybox:1 -- echo hello\n"
+          "  mcpvm run fetch    (a server's name in a configured registry: mcpvm search fetch)\n"
           "  mcpvm run --foreground -e TOKEN=x --memory 1024 mcp/fetch:1\n"
           "  mcpvm run --secret github,target=GITHUB_PERSONAL_ACCESS_TOKEN mcp/github:1\n"
           "  mcpvm run -v ~/notes:/data:ro -v ./out:/out mcp/filesystem:1 -- /data /out\n"

@@ -168,7 +168,11 @@ void refuse_flags_without_network(const NetworkFlags& f) {
 
 EgressPolicy egress_from_flags(const NetworkFlags& f) {
   bool explicit_profile = !f.permission_profile.empty();
-  PermissionProfile profile = load_permission_profile(explicit_profile ? f.permission_profile : "network");
+  PermissionProfile profile =
+      explicit_profile || f.profile_document.is_null()
+          ? load_permission_profile(explicit_profile ? f.permission_profile : "network")
+          : with_context("the registry entry's permissions",
+                         [&] { return parse_permission_profile(f.profile_document); });
   // Its read/write entries are volumes: runner/volumes.h turns them into mounts.
   EgressPolicy policy = profile.egress;
   if (!f.allow_host.empty() || !f.allow_port.empty()) {

@@ -39,7 +39,10 @@ NetworkRequest network_request_from_json(const nlohmann::json& j, const std::str
 // `run`'s network flags as text, before validation.
 struct NetworkFlags {
   std::vector<std::string> publish;
-  std::string permission_profile;  // empty: "network"
+  std::string permission_profile;  // empty: profile_document if set, else "network"
+  // A permission profile given as a document (a registry entry's, registry/entry.h); used only when
+  // permission_profile is empty. --allow-host/--allow-port replace its egress, as they do the default's.
+  nlohmann::json profile_document;
   std::vector<std::string> allow_host;
   std::vector<std::string> allow_port;
   std::string network;  // empty or "none"

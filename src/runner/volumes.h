@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "net/policy.h"
 #include "vm/volume.h"
 
 namespace mcpvm::runner {
@@ -15,5 +16,9 @@ namespace mcpvm::runner {
 std::vector<vm::Volume> build_volumes(const std::vector<std::string>& specs,
                                       const std::string& permission_profile,
                                       const std::filesystem::path& cwd);
+
+// Adds a permission profile's "read" (read-only) and "write" entries; `what` names the profile in messages.
+void add_profile_volumes(std::vector<vm::Volume>& volumes, const net::PermissionProfile& profile,
+                         const std::string& what, const std::filesystem::path& cwd);
 
 }  // namespace mcpvm::runner

@@ -26,3 +26,10 @@ mcpvm_integration_test(secrets
 mcpvm_integration_test(run_volumes
   COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/run_volumes.sh ${CMAKE_BINARY_DIR}
   TIMEOUT 600 LABELS "volumes;vm")
+
+# Run by name from a registry (issue 18): registry add/search/info over http, flags checked first, a missing
+# secret refused before boot, run NAME --register and a tool call with the registered config's URL and
+# headers (TCG). See registry_run.sh.
+mcpvm_integration_test(registry_run
+  COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/registry_run.sh ${CMAKE_BINARY_DIR}
+  TIMEOUT 600 LABELS "registry;lifecycle")
