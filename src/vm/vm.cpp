@@ -98,8 +98,12 @@ std::string kernel_cmdline(const VmSpec& spec, uint64_t tsc_khz) {
 std::vector<std::string> qemu_argv(const VmSpec& spec, const std::string& cmdline, const QemuFds& fds) {
   std::string accel = to_string(spec.accel);
   if (spec.accel == Accel::tcg && spec.tcg_tb_mib > 0) accel += fmt::format(",tb-size={}", spec.tcg_tb_mib);
+  // -bios qboot.rom: microvm's own minimal firmware, which loads -kernel straight from fw_cfg. QEMU 7.2's
+  // Debian package makes it the default (bios-microvm.bin links to it); QEMU 10's finds seabios's microvm
+  // build under that name instead, which cannot boot a kernel with x-option-roms=off (no output, ever).
   // clang-format off
-  std::vector<std::string> a = {spec.qemu_binary, "-M", "microvm,x-option-roms=off", "-accel", accel,
+  std::vector<std::string> a = {spec.qemu_binary, "-M", "microvm,x-option-roms=off", "-bios", "qboot.rom",
+                                "-accel", accel,
                                 "-cpu", spec.accel == Accel::kvm ? "host" : "max",
                                 "-smp", std::to_string(spec.cpus), "-m", std::to_string(spec.memory_mib),
                                 "-nodefaults", "-no-user-config", "-no-reboot", "-display", "none",
