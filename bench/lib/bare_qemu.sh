@@ -33,7 +33,7 @@ bare_qemu_argv() {
   local accel_opt=$accel tsc
   if [ "$accel" = tcg ] && [ -n "${MCPVM_TCG_TB_MIB:-}" ]; then accel_opt="tcg,tb-size=$MCPVM_TCG_TB_MIB"; fi
   tsc=$(jq -r .khz "$MCPVM_HOME/kernel/tsc.json")
-  bare_qemu=(qemu-system-x86_64 -M microvm,x-option-roms=off -accel "$accel_opt" -cpu "$cpu" -smp 1 -m "$1"
+  bare_qemu=(qemu-system-x86_64 -M microvm,x-option-roms=off -bios qboot.rom -accel "$accel_opt" -cpu "$cpu" -smp 1 -m "$1"
     -nodefaults -no-user-config -no-reboot -display none -kernel "$kernel" -initrd "$2"
     -append "console=ttyS0 reboot=t panic=-1 quiet loglevel=4 cryptomgr.notests rdinit=/init tsc_early_khz=$tsc")
 }

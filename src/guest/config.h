@@ -61,6 +61,10 @@ struct GuestConfig {
   uint32_t drain_timeout_ms = 5000;
   // Set when the VM only checks that the kernel boots (acceleration probe): the init powers off at once.
   bool probe = false;
+  // Set only in a warm-start template's initramfs (docs/warm-start.md): once its modules are loaded and
+  // the ports open, the init sends Configurable and waits for Configure (guest/configure_message.h), whose
+  // config replaces this one. Everything that identifies a VM arrives that way, after the snapshot.
+  bool template_wait = false;
   // How many secret env entries the host sends in a Secrets control message (guest/protocol.h) right
   // after the ctl port is up. Non-zero: the init waits for them before it execs the server and puts them
   // on top of every env layer. The values themselves are never here (this file is in the initramfs).
@@ -84,6 +88,7 @@ inline void to_json(nlohmann::json& j, const GuestConfig& c) {
                      {"drain_timeout_ms", c.drain_timeout_ms},
                      {"probe", c.probe},
                      {"secret_count", c.secret_count}};
+  if (c.template_wait) j["template_wait"] = true;
   if (!c.network.is_null()) j["network"] = c.network;
   if (!c.mounts.empty()) j["mounts"] = c.mounts;
 }
@@ -101,6 +106,7 @@ inline void from_json(const nlohmann::json& j, GuestConfig& c) {
   c.overlay_size_mib = j.value("overlay_size_mib", d.overlay_size_mib);
   c.drain_timeout_ms = j.value("drain_timeout_ms", d.drain_timeout_ms);
   c.probe = j.value("probe", d.probe);
+  c.template_wait = j.value("template_wait", d.template_wait);
   c.secret_count = j.value("secret_count", d.secret_count);
   c.network = j.contains("network") ? j["network"] : nlohmann::json();
   c.mounts = j.value("mounts", d.mounts);

@@ -21,6 +21,12 @@
 //   host  → guest Signal  {"signal": 15}                      forwarded to the server's process group
 //   guest → host  Exit    {"code": 3, "signal": 0, "stdout_bytes": N, "stderr_bytes": M}
 //   host  → guest Shutdown {}   once the host has received N/M bytes: the guest syncs and powers off.
+//
+// Warm start (docs/warm-start.md): a template's init (GuestConfig::template_wait) boots without identity:
+//   guest → host  Configurable {}      modules loaded, ports open: the host may snapshot the VM now
+//   host  → guest Configure {"version":1,"config":{..},"entropy":"<hex>","unix_time_ns":N}
+//                         the restored VM's first frame (guest/configure_message.h); Secrets, if any,
+//                         follow it. The init reseeds its RNG and sets its clock before anything else.
 // The Exit → Shutdown handshake is what makes "nothing lost at exit" hold: a guest write to a port
 // returns before QEMU has consumed it, so the guest must not reset the VM until the host confirms.
 //
@@ -66,6 +72,8 @@ enum class MsgType : uint8_t {
   Signal = 4,
   Shutdown = 5,
   Secrets = 6,
+  Configurable = 7,
+  Configure = 8,
   // Exec sessions (stream != 0), see above.
   ExecStart = 16,
   ExecData = 17,

@@ -39,7 +39,7 @@ std::string CpioWriter::finish() {
 }
 
 std::string build_initramfs(const std::filesystem::path& init_binary, const std::vector<ModuleFile>& modules,
-                            guest::GuestConfig config) {
+                            guest::GuestConfig config, size_t load_at_boot) {
   CpioWriter cpio;
   cpio.add_directory("dev");
   // The kernel opens /dev/console of the initramfs as init's stdio, before init mounts devtmpfs.
@@ -51,7 +51,7 @@ std::string build_initramfs(const std::filesystem::path& init_binary, const std:
     std::string file = m.name + ".ko";
     cpio.add_file("mcpvm/modules/" + file, with_context("reading kernel module " + m.path.string(),
                                                         [&] { return read_file(m.path, 64 << 20); }));
-    config.modules.push_back(file);
+    if (config.modules.size() < load_at_boot) config.modules.push_back(file);
   }
   cpio.add_file("mcpvm/config.json", nlohmann::json(config).dump(), 0600);
   cpio.add_file(

@@ -2,6 +2,7 @@
 // modules it loads, and the VM's config. Nothing per-VM is ever written into the image's squashfs.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -30,8 +31,9 @@ class CpioWriter {
 };
 
 // The initramfs of one VM: /init, /dev/console, /mcpvm/config.json and kModulesDir/<name>.ko.
-// config.modules is set here from `modules` (in load order).
+// config.modules is set here from the first `load_at_boot` of `modules` (in load order); the rest are only
+// stored, for a warm-start template that loads them after restore (docs/warm-start.md).
 std::string build_initramfs(const std::filesystem::path& init_binary, const std::vector<ModuleFile>& modules,
-                            guest::GuestConfig config);
+                            guest::GuestConfig config, size_t load_at_boot = SIZE_MAX);
 
 }  // namespace mcpvm::vm

@@ -15,6 +15,7 @@
 #include "util/log.h"
 #include "util/socket.h"
 #include "vm/initramfs.h"
+#include "vm/template.h"
 
 namespace mcpvm::vm {
 
@@ -27,21 +28,6 @@ UniqueFd memfd_with(const char* name, std::string_view data) {
   if (!fd) fail_errno("memfd_create");
   write_all(fd.get(), data);
   return fd;
-}
-
-std::string find_in_path(const std::string& name) {
-  if (name.find('/') != std::string::npos) return ::access(name.c_str(), X_OK) == 0 ? name : "";
-  const char* path = std::getenv("PATH");
-  std::string p = path ? path : "/usr/bin:/bin";
-  size_t start = 0;
-  for (;;) {
-    size_t end = p.find(':', start);
-    std::string dir = p.substr(start, end == std::string::npos ? std::string::npos : end - start);
-    std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
-    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
-    if (end == std::string::npos) return "";
-    start = end + 1;
-  }
 }
 
 uint64_t mem_available_mib() {
@@ -77,11 +63,26 @@ void add_volume_args(std::vector<std::string>& a, const std::vector<Volume>& vol
   }
 }
 
+}  // namespace
+
+std::string find_in_path(const std::string& name) {
+  if (name.find('/') != std::string::npos) return ::access(name.c_str(), X_OK) == 0 ? name : "";
+  const char* path = std::getenv("PATH");
+  std::string p = path ? path : "/usr/bin:/bin";
+  size_t start = 0;
+  for (;;) {
+    size_t end = p.find(':', start);
+    std::string dir = p.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+    if (end == std::string::npos) return "";
+    start = end + 1;
+  }
+}
+
 fs::path init_binary_of(const VmSpec& spec) {
   return spec.init_binary.empty() ? mcpvm_bin_dir() / "mcpvm-init" : spec.init_binary;
 }
-
-}  // namespace
 
 std::string kernel_cmdline(const VmSpec& spec, uint64_t tsc_khz) {
   // console on the ISA serial port (the log file); reboot=t + -no-reboot make the init's reboot end
@@ -95,17 +96,32 @@ std::string kernel_cmdline(const VmSpec& spec, uint64_t tsc_khz) {
   return cmdline;
 }
 
-std::vector<std::string> qemu_argv(const VmSpec& spec, const std::string& cmdline, const QemuFds& fds) {
+std::vector<std::string> qemu_argv(const VmSpec& spec, const std::string& cmdline, const QemuFds& fds,
+                                   const WarmLaunch* warm) {
   std::string accel = to_string(spec.accel);
   if (spec.accel == Accel::tcg && spec.tcg_tb_mib > 0) accel += fmt::format(",tb-size={}", spec.tcg_tb_mib);
+  std::string machine = "microvm,x-option-roms=off";
+  if (warm) machine += ",memory-backend=mem";
+  std::string initrd = warm ? warm->initrd.string() : fmt::format("/dev/fd/{}", fds.initrd);
   // clang-format off
-  std::vector<std::string> a = {spec.qemu_binary, "-M", "microvm,x-option-roms=off", "-accel", accel,
+  // -bios qboot.rom: microvm's own minimal firmware, which loads -kernel straight from fw_cfg. QEMU 7.2's
+  // Debian package makes it the default (bios-microvm.bin links to it); QEMU 10's finds seabios's microvm
+  // build under that name instead, which cannot boot a kernel with x-option-roms=off (no output, ever).
+  std::vector<std::string> a = {spec.qemu_binary, "-M", machine, "-bios", "qboot.rom", "-accel", accel,
                                 "-cpu", spec.accel == Accel::kvm ? "host" : "max",
                                 "-smp", std::to_string(spec.cpus), "-m", std::to_string(spec.memory_mib),
                                 "-nodefaults", "-no-user-config", "-no-reboot", "-display", "none",
                                 "-kernel", spec.kernel.kernel.string(),
-                                "-initrd", fmt::format("/dev/fd/{}", fds.initrd), "-append", cmdline};
+                                "-initrd", initrd, "-append", cmdline};
   // clang-format on
+  if (warm) {
+    a.insert(a.end(),
+             {"-object",
+              fmt::format("memory-backend-file,id=mem,size={}M,mem-path={},share={}", spec.memory_mib,
+                          qemu_opt_escape(warm->ram_file.string()), warm->ram_shared ? "on" : "off"),
+              "-chardev", fmt::format("socket,id=qmp,fd={}", fds.qmp), "-mon", "chardev=qmp,mode=control"});
+    if (warm->incoming) a.insert(a.end(), {"-incoming", "defer"});
+  }
   // QEMU parses what a hostile guest sends with all of the user's rights: its seccomp filter refuses
   // obsolete system calls, privilege changes, spawning processes and resource control for its whole life.
   a.insert(a.end(), {"-sandbox", kQemuSandbox});
@@ -173,18 +189,46 @@ void preflight(const VmSpec& spec) {
     fail("less than 16 MiB free in {}", home.string());
 }
 
-Vm Vm::start(const VmSpec& spec) {
-  preflight(spec);
-  std::vector<std::string> modules = spec.guest.probe ? std::vector<std::string>{} : base_modules();
+std::vector<std::string> wanted_modules(const VmSpec& spec) {
+  if (spec.guest.probe) return {};
+  std::vector<std::string> modules = base_modules();
   if (spec.network_fd >= 0) modules.insert(modules.end(), network_modules().begin(), network_modules().end());
-  guest::GuestConfig guest = spec.guest;
-  if (!spec.volumes.empty()) {
-    modules.insert(modules.end(), volume_modules().begin(), volume_modules().end());
-    guest.mounts = guest_mounts(spec.volumes);
+  if (!spec.volumes.empty()) modules.insert(modules.end(), volume_modules().begin(), volume_modules().end());
+  return modules;
+}
+
+bool warm_start_requested() {
+  const char* v = std::getenv("MCPVM_WARM");
+  return v && std::string_view(v) == "1";
+}
+
+Vm Vm::start(const VmSpec& spec) {
+  if (warm_start_requested()) {
+    if (auto why_not = warm_start_unsupported(spec)) {
+      log::debug("warm start: {}; booting cold", *why_not);
+    } else {
+      try {
+        return restore(spec);
+      } catch (const Error& e) {
+        log::warn("warm start failed, booting cold: {}", e.what());
+      }
+    }
   }
-  std::string initramfs =
-      build_initramfs(init_binary_of(spec), resolve_modules(spec.kernel.modules_dir, modules), guest);
+  return boot(spec);
+}
+
+Vm Vm::boot(const VmSpec& spec) {
+  preflight(spec);
+  guest::GuestConfig guest = spec.guest;
+  if (!spec.volumes.empty()) guest.mounts = guest_mounts(spec.volumes);
+  std::string initramfs = build_initramfs(
+      init_binary_of(spec), resolve_modules(spec.kernel.modules_dir, wanted_modules(spec)), guest);
   UniqueFd initrd = memfd_with("mcpvm-initrd", initramfs);
+  return launch(spec, kernel_cmdline(spec, host_tsc_khz()), initrd.get(), nullptr, nullptr);
+}
+
+Vm Vm::launch(const VmSpec& spec, const std::string& cmdline, int initrd_fd, const WarmLaunch* warm,
+              UniqueFd* qmp) {
   UniqueFd qemu_err(::memfd_create("mcpvm-qemu-stderr", MFD_CLOEXEC));
   if (!qemu_err) fail_errno("memfd_create");
   if (!spec.console_log.empty() && spec.console_fd < 0) {
@@ -202,11 +246,22 @@ Vm Vm::start(const VmSpec& spec) {
   SpawnOptions o;
   o.stdin_null = true;
   o.stdout_null = true;
-  o.fds = {{ctl_qemu.get(), fds.ctl}, {in_qemu.get(), fds.in},    {out_qemu.get(), fds.out},
-           {err_qemu.get(), fds.err}, {initrd.get(), fds.initrd}, {qemu_err.get(), 2}};
+  o.fds = {{ctl_qemu.get(), fds.ctl},
+           {in_qemu.get(), fds.in},
+           {out_qemu.get(), fds.out},
+           {err_qemu.get(), fds.err},
+           {qemu_err.get(), 2}};
+  if (!warm) o.fds.push_back({initrd_fd, fds.initrd});
+  UniqueFd qmp_qemu;
+  if (warm) {
+    auto [qmp_host, qmp_side] = stream_socketpair();
+    *qmp = std::move(qmp_host);
+    qmp_qemu = std::move(qmp_side);
+    o.fds.push_back({qmp_qemu.get(), fds.qmp});
+  }
   if (spec.network_fd >= 0) o.fds.push_back({spec.network_fd, fds.network});
   if (spec.console_fd >= 0) o.fds.push_back({spec.console_fd, fds.console});
-  auto argv = qemu_argv(spec, kernel_cmdline(spec, host_tsc_khz()), fds);
+  auto argv = qemu_argv(spec, cmdline, fds, warm);
   log::debug("starting {}", join_argv(argv));
   vm.qemu_ = Subprocess::spawn(argv, o);
   for (int fd : {ctl_host.get(), in_host.get(), out_host.get(), err_host.get()})

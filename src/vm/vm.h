@@ -54,25 +54,57 @@ struct VmSpec {
   std::string extra_cmdline;
 };
 
+// How a warm-start template is made and restored (docs/warm-start.md): guest RAM lives in a file, and a
+// restoring QEMU waits for its device state instead of booting. Identical QEMU arguments otherwise.
+struct WarmLaunch {
+  std::filesystem::path ram_file;  // -object memory-backend-file (the template's RAM image)
+  // Template: share=on, the guest's writes reach the file. Restore: share=off, the file is mapped private
+  // (pages stay shared through the page cache until the guest writes them).
+  bool ram_shared = false;
+  bool incoming = false;         // -incoming defer: restored over QMP (migrate-incoming)
+  std::filesystem::path initrd;  // the template's initramfs, by path (the same bytes for both sides)
+};
+
 // QEMU's -sandbox (seccomp) setting for every VM (docs/SECURITY.md).
 inline constexpr const char* kQemuSandbox =
     "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny";
 
 // What QEMU needs, as fd numbers in QEMU's process.
 struct QemuFds {
-  int ctl = 3, in = 4, out = 5, err = 6, initrd = 7, network = 8, console = 9;
+  int ctl = 3, in = 4, out = 5, err = 6, initrd = 7, network = 8, console = 9, qmp = 10;
 };
 
 // The kernel command line and the QEMU argv for a spec (pure: unit-tested).
 std::string kernel_cmdline(const VmSpec& spec, uint64_t tsc_khz);
-std::vector<std::string> qemu_argv(const VmSpec& spec, const std::string& cmdline, const QemuFds& fds = {});
+// With `warm`: guest RAM in its file, the initrd by path, QMP on fds.qmp, and -incoming defer if asked.
+std::vector<std::string> qemu_argv(const VmSpec& spec, const std::string& cmdline, const QemuFds& fds = {},
+                                   const WarmLaunch* warm = nullptr);
+
+// The modules of a VM of this spec, in load order (dependencies first).
+std::vector<std::string> wanted_modules(const VmSpec& spec);
+
+// Whether MCPVM_WARM=1 asks for warm start (restore from a template; off by default, docs/warm-start.md).
+bool warm_start_requested();
+
+// The executable `name` runs as: itself when it has a slash, else the first match in PATH; "" if none.
+std::string find_in_path(const std::string& name);
+
+// The guest init binary the VM boots (spec.init_binary, else mcpvm-init beside mcpvm).
+std::filesystem::path init_binary_of(const VmSpec& spec);
 
 // Checks what a VM needs before launching one; throws Error naming the first missing piece.
 void preflight(const VmSpec& spec);
 
 class Vm {
  public:
+  // Boots the VM. With warm start requested (and a spec it supports) the VM is restored from a template
+  // instead (vm/template.h, built on first need); any failure there falls back to a cold boot with one
+  // warning line.
   static Vm start(const VmSpec& spec);
+  // Always boots cold.
+  static Vm boot(const VmSpec& spec);
+  // Restores from the template (built on first need) and sends the Configure message. Throws Error.
+  static Vm restore(const VmSpec& spec);
 
   Vm(Vm&&) = default;
   Vm& operator=(Vm&&) = default;
@@ -97,12 +129,21 @@ class Vm {
   // What QEMU printed on stderr (its own errors), for messages.
   std::string qemu_errors() const;
   const std::filesystem::path& console_log() const { return console_log_; }
+  // True when this VM was restored from a warm-start template rather than booted.
+  bool restored() const { return restored_; }
+
+  // The common part of boot, template building and restore (vm/template.cpp, vm/restore.cpp): starts
+  // QEMU with the VM's ports; with `warm`, its RAM file, its initrd path and QMP (returned in *qmp).
+  // initrd_fd is used without `warm` only.
+  static Vm launch(const VmSpec& spec, const std::string& cmdline, int initrd_fd, const WarmLaunch* warm,
+                   UniqueFd* qmp);
 
  private:
   Vm() = default;
   Subprocess qemu_;
   UniqueFd ctl_, stdin_, stdout_, stderr_, qemu_stderr_;
   std::filesystem::path console_log_;
+  bool restored_ = false;
 };
 
 }  // namespace mcpvm::vm

@@ -27,6 +27,8 @@ TEST(VmQemu, MicrovmWithReadOnlyRootAndFourPorts) {
   auto argv = vm::qemu_argv(spec, "console=ttyS0");
   EXPECT_EQ(argv[0], "qemu-system-x86_64");
   EXPECT_TRUE(has_pair(argv, "-M", "microvm,x-option-roms=off"));
+  EXPECT_TRUE(has_pair(argv, "-bios", "qboot.rom"))
+      << "QEMU 10's default microvm firmware cannot boot -kernel";
   for (const char* f : {"-nodefaults", "-no-user-config", "-no-reboot"}) EXPECT_TRUE(has(argv, f)) << f;
   EXPECT_TRUE(has_pair(argv, "-accel", "tcg"));
   EXPECT_TRUE(has_pair(argv, "-smp", "2"));

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "guest/config.h"
+#include "guest/init/configure.h"
 #include "guest/init/ports.h"
 #include "guest/init/secrets.h"
 #include "guest/init/server.h"
@@ -88,6 +89,7 @@ LaunchPlan server_plan(Ports& ports, const GuestConfig& config) {
     }
     ports = open_ports(std::chrono::seconds(20));
     console_phase("ports open");
+    if (config.template_wait) config = await_configuration(ports);  // warm start: restored from here
     switch_to_image_root(config);
     provide_missing_runtime_files(config.hostname);
     mount_late();

@@ -1,55 +1,15 @@
 #include "guest/init/secrets.h"
 
-#include <poll.h>
-
-#include <algorithm>
-#include <cerrno>
-
+#include "guest/init/ctl_frame.h"
 #include "guest/protocol.h"
 #include "guest/secrets_message.h"
 
 namespace mcpvm::guest {
 
-namespace {
-
-using Clock = std::chrono::steady_clock;
-
-// Exactly n bytes from the non-blocking ctl port, by the deadline.
-std::string read_exactly(int fd, size_t n, Clock::time_point deadline) {
-  std::string out;
-  out.reserve(n);  // one buffer: no reallocation leaves a stray copy of a value behind
-  char byte_buf[4096];
-  while (out.size() < n) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-    if (left <= 0) throw SetupError("secrets: the host did not send them in time");
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, int(left)) <= 0) continue;
-    size_t want = std::min(n - out.size(), sizeof byte_buf);
-    ssize_t r = ::read(fd, byte_buf, want);
-    if (r == 0) throw SetupError("secrets: the host closed the control port");
-    if (r < 0) {
-      if (errno == EAGAIN || errno == EINTR) continue;
-      fail_sys("secrets: reading the control port");
-    }
-    out.append(byte_buf, size_t(r));
-  }
-  volatile char* wipe = byte_buf;
-  for (size_t i = 0; i < sizeof byte_buf; ++i) wipe[i] = 0;
-  return out;
-}
-
-}  // namespace
-
 std::vector<std::string> receive_secrets(Ports& ports, uint32_t count, std::chrono::milliseconds timeout) {
   if (count == 0) return {};
-  auto deadline = Clock::now() + timeout;
-  std::string header = read_exactly(ports.ctl.get(), kHeaderSize, deadline);
-  auto byte = [&](size_t i) { return uint32_t(uint8_t(header[i])); };
-  uint32_t len = byte(0) | byte(1) << 8 | byte(2) << 16 | byte(3) << 24;
-  if (MsgType(byte(4)) != MsgType::Secrets || byte(5) != 0 || byte(6) != 0 || byte(7) != 0)
-    throw SetupError("secrets: the host's first control message is not Secrets");
-  if (len > kMaxPayload) throw SetupError("secrets: message too large");
-  std::string payload = read_exactly(ports.ctl.get(), len, deadline);
+  std::string payload =
+      receive_frame(ports, MsgType::Secrets, std::chrono::steady_clock::now() + timeout, "secrets");
   try {
     auto env = parse_secrets(payload, count);
     wipe_string(payload);
