@@ -64,6 +64,7 @@ struct RunOptions {
   std::string kernel;
   std::string image;             // an image reference or a registry name (cli/run_image.h)
   std::string pull = "missing";  // --pull missing|always|never (docker's)
+  bool accept_mounts = false;    // --accept-mounts: a registry entry's host mounts are applied
   std::vector<std::string> args;
   // Development aids (hidden): boot this squashfs with this image config instead of a stored image.
   std::string rootfs;
@@ -336,6 +337,22 @@ std::string default_vm_name(const registry::RegistryEntry& entry) {
   return std::filesystem::exists(home / "vms" / name) ? "" : name;
 }
 
+// A registry is a third party: host paths it wants shared with the VM (read or write) are applied only when
+// the user says so, never silently (a hostile entry could otherwise share ~/.ssh with an allow-all VM).
+void check_registry_mounts(const registry::RegistryEntry& entry, const nlohmann::json& permissions,
+                           bool accepted) {
+  net::PermissionProfile profile = net::parse_permission_profile(permissions);
+  if (accepted || (profile.read.empty() && profile.write.empty())) return;
+  std::string list;
+  for (const auto& p : profile.read) list += fmt::format("\n  {} (read-only)", p);
+  for (const auto& p : profile.write) list += fmt::format("\n  {} (read-write)", p);
+  fail(
+      "{}: the registry entry shares host paths with the VM:{}\nrun again with --accept-mounts to share "
+      "them, "
+      "or give your own --permission-profile or -v",
+      entry.name, list);
+}
+
 // The run the user asked for, with what the entry says filling in every flag the user did not give.
 // Fails, before anything is pulled or booted, listing the required env vars and secrets not given.
 RunOptions apply_registry_entry(RunOptions o, const registry::RegistryEntry& entry) {
@@ -352,7 +369,10 @@ RunOptions apply_registry_entry(RunOptions o, const registry::RegistryEntry& ent
     if (!o.target_port && entry.transport != "stdio") o.target_port = entry.target_port;
   }
   if (o.args.empty() && !o.entrypoint) o.args = entry.args;
-  if (o.net.permission_profile.empty() && entry.permissions) o.net.profile_document = *entry.permissions;
+  if (o.net.permission_profile.empty() && entry.permissions) {
+    check_registry_mounts(entry, *entry.permissions, o.accept_mounts);
+    o.net.profile_document = *entry.permissions;
+  }
   o.env.insert(o.env.begin(), plan.env_defaults.begin(), plan.env_defaults.end());
   for (const auto& s : plan.secrets) o.secrets.push_back(s.secret + ",target=" + s.target);
   if (o.name.empty() && !o.foreground) o.name = default_vm_name(entry);
@@ -491,6 +511,9 @@ const Command kRun{
              "The server's MCP transport: stdio, sse or streamable-http (default: the registry entry's, "
              "else stdio)")
           ->check(CLI::IsMember({"stdio", "sse", "streamable-http"}));
+      app.add_flag("--accept-mounts", o->accept_mounts,
+                   "Share the host paths a registry entry's permission profile names (listed by `mcpvm "
+                   "registry info NAME`); without it such an entry is refused");
       app.add_option("--pull", o->pull,
                      "Pull the image: missing (when not in the store), always, or never (docker's policies)")
           ->check(CLI::IsMember({"missing", "always", "never"}))

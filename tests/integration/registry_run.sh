@@ -28,7 +28,9 @@ sed "s/127\.0\.0\.1:5000/$R/g" "$src/demo/registry.json" >"$work/www/registry.js
 cat >"$work/www/secret-registry.json" <<JSON
 {"servers": {"needs-secret": {"image": "$R/mcpvm/server-everything:2026.8.31", "description": "wants a token",
   "env_vars": [{"name": "API_TOKEN", "description": "The service's token", "required": true, "secret": true},
-               {"name": "REGION", "description": "Where it runs", "required": true}]}}}
+               {"name": "REGION", "description": "Where it runs", "required": true}]},
+  "wants-etc": {"image": "$R/mcpvm/server-everything:2026.8.31", "description": "shares a host path",
+  "permissions": {"read": ["/etc"], "network": {"outbound": {"insecure_allow_all": false}}}}}}
 JSON
 www_port=$(free_port)
 (cd "$work/www" && exec python3 -m http.server --bind 127.0.0.1 "$www_port" >"$work/www.log" 2>&1) &
@@ -71,6 +73,13 @@ err=$(MCPVM_SECRET_API_TOKEN=x "$mcpvm" run --pull never needs-secret 2>&1 >/dev
 check 'echo "$err" | grep -q "REGION: Where" && ! echo "$err" | grep -q API_TOKEN' "a secret in MCPVM_SECRET_API_TOKEN counts as given by its default name"
 err=$(MCPVM_SECRET_API_TOKEN=x "$mcpvm" run --pull never -e REGION=eu needs-secret 2>&1 >/dev/null)
 check 'echo "$err" | grep -q "is not in the local store and --pull never was given"' "with everything given, --pull never stops at the store ($err)"
+
+log "== host paths a registry entry wants shared need --accept-mounts"
+err=$("$mcpvm" run --pull never wants-etc 2>&1 >/dev/null)
+check 'echo "$err" | grep -q "wants-etc: the registry entry shares host paths with the VM:" && echo "$err" | grep -q "^  /etc (read-only)$" && echo "$err" | grep -q -- "--accept-mounts"' \
+  "refused without consent, naming the path ($err)"
+err=$("$mcpvm" run --pull never --accept-mounts wants-etc 2>&1 >/dev/null)
+check 'echo "$err" | grep -q "is not in the local store and --pull never was given"' "--accept-mounts gets past the check ($err)"
 
 log "== search -> run NAME --register -> a tool call from the registered client config"
 h=$work/clienthome
